@@ -1,0 +1,77 @@
+#include "server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <vector>
+
+#include "session.hpp"
+#include "world.hpp"
+
+namespace pie_sim {
+
+namespace net = boost::asio;
+using net::ip::tcp;
+
+pg::Result<std::unique_ptr<Server>> Server::create(net::io_context& io, SimConfig config) {
+  auth::AuthorizedUsers users;
+  if (config.auth == AuthMode::Keys) {
+    auto loaded = auth::AuthorizedUsers::load_file(config.authorized_users_file);
+    if (!loaded) return pg::make_error(loaded.error());
+    users = std::move(loaded).value();
+  }
+  boost::system::error_code ec;
+  const auto address = net::ip::make_address(config.host, ec);
+  if (ec) return pg::make_error("invalid --host '" + config.host + "': " + ec.message());
+  const tcp::endpoint endpoint(address, config.port);
+
+  auto world = std::make_shared<World>(io.get_executor(), std::move(config), std::move(users));
+  std::unique_ptr<Server> server(new Server(io, world));
+  auto& a = server->acceptor_;
+  if (a.open(endpoint.protocol(), ec); ec) return pg::make_error("open: " + ec.message());
+  if (a.set_option(net::socket_base::reuse_address(true), ec); ec) return pg::make_error("reuse_address: " + ec.message());
+  if (a.bind(endpoint, ec); ec) return pg::make_error("bind " + endpoint.address().to_string() + ":" +
+                                                       std::to_string(endpoint.port()) + ": " + ec.message());
+  if (a.listen(net::socket_base::max_listen_connections, ec); ec) return pg::make_error("listen: " + ec.message());
+  return server;
+}
+
+Server::Server(net::io_context& io, std::shared_ptr<World> world)
+    : io_(io), acceptor_(io), world_(std::move(world)) {}
+
+Server::~Server() { stop(); }
+
+std::uint16_t Server::port() const {
+  boost::system::error_code ec;
+  auto ep = acceptor_.local_endpoint(ec);
+  return ec ? 0 : ep.port();
+}
+
+void Server::start() { do_accept(); }
+
+void Server::do_accept() {
+  acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
+    if (world_->stopping) return;
+    if (ec) {
+      spdlog::warn("accept failed: {}", ec.message());
+    } else {
+      boost::system::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      start_session(std::move(socket), world_);
+    }
+    do_accept();
+  });
+}
+
+void Server::stop() {
+  if (world_->stopping) return;
+  world_->stopping = true;
+  boost::system::error_code ignored;
+  acceptor_.close(ignored);
+  std::vector<std::shared_ptr<SessionHandle>> sessions;
+  for (auto& [id, s] : world_->sessions) sessions.push_back(s);
+  for (auto& s : sessions) s->shutdown();
+  world_->sessions.clear();
+  world_->instances.clear();
+}
+
+}  // namespace pie_sim
