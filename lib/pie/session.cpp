@@ -1,0 +1,17 @@
+#include "pie/session.hpp"
+
+namespace pg::pie {
+
+const char* to_string(InstanceEnd e) {
+  switch (e) {
+    case InstanceEnd::Completed: return "Completed";
+    case InstanceEnd::Aborted: return "Aborted";
+    case InstanceEnd::Exception: return "Exception";
+    case InstanceEnd::ServerError: return "ServerError";
+    case InstanceEnd::OutOfResources: return "OutOfResources";
+    case InstanceEnd::SessionLost: return "SessionLost";
+  }
+  return "Unknown";
+}
+
+}  // namespace pg::pie

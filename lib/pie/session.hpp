@@ -1,0 +1,95 @@
+// A client session to one Pie server, independent of the protocol line (0.2 today).
+// Everything runs on the executor the session was created with; callbacks are invoked there.
+// Callers must call methods from that executor too (the gateway's io thread).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include "common/result.hpp"
+
+namespace pg::pie {
+
+/// How a session proves who it is.
+struct AuthConfig {
+  enum class Kind { None, Token, Username };
+  Kind kind = Kind::None;
+  std::string username;  // Kind::Username
+  std::string token;     // Kind::Token (the internal token); never logged
+};
+
+struct SessionOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;
+  std::string path = "/";
+  AuthConfig auth;
+  std::chrono::milliseconds connect_timeout{5000};
+  /// Every request that expects a reply times out after this (Pie drops bad requests silently).
+  std::chrono::milliseconds request_timeout{10000};
+  /// `internal_authenticate` with a wrong token is answered after 1-3 s: allow for it.
+  std::chrono::milliseconds auth_timeout{10000};
+};
+
+/// How an instance ended. The first five are Pie's terminal event codes 1..5.
+enum class InstanceEnd { Completed, Aborted, Exception, ServerError, OutOfResources, SessionLost };
+const char* to_string(InstanceEnd e);
+
+/// What an instance produces, delivered in arrival order.
+struct InstanceSink {
+  std::function<void(std::string_view text)> on_stdout;
+  std::function<void(std::string_view text)> on_stderr;
+  std::function<void(std::string_view text)> on_message;                            // event code 0
+  std::function<void(std::string_view hash, std::string bytes)> on_blob;            // a whole blob
+  /// Exactly once per instance: its terminal event, or SessionLost if the session closed first.
+  std::function<void(InstanceEnd end, std::string_view message)> on_end;
+};
+
+struct LaunchRequest {
+  std::string inferlet;  // "ns/name@version", "name" (= std/name@latest) ...
+  std::vector<std::string> arguments;
+  bool detached = false;
+  bool from_registry = false;  // launch_instance_from_registry instead of launch_instance
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  using Ptr = std::shared_ptr<Session>;
+  using Done = std::function<void(Result<std::string>)>;  // reply text (or instance id), or an error
+  virtual ~Session() = default;
+
+  /// Connect, upgrade to WebSocket and authenticate. `done` gets the server's auth reply text.
+  virtual void start(Done done) = 0;
+  /// Close the session; pending requests fail with "session closed", attached instances get SessionLost.
+  virtual void close() = 0;
+  virtual bool is_open() const = 0;
+  /// Called once when an established session ends for any reason (not called after close()).
+  virtual void on_closed(std::function<void(std::string reason)> cb) = 0;
+
+  /// Launch an instance; on success `done` gets the instance id and `sink` starts receiving.
+  virtual void launch(LaunchRequest req, InstanceSink sink, Done done) = 0;
+  /// Attach to a detached instance of this server; buffered output arrives through `sink`.
+  virtual void attach(std::string instance_id, InstanceSink sink, Done done) = 0;
+  virtual void terminate(std::string instance_id, Done done) = 0;
+  /// Fire and forget (Pie sends no reply).
+  virtual void signal(std::string instance_id, std::string message) = 0;
+  /// Send `bytes` to an instance attached to this session as a blob (BLAKE3-named, sent in
+  /// 256 KiB chunks); `done` gets the server's reply text after the last chunk.
+  virtual void upload_blob(std::string instance_id, std::string bytes, Done done) = 0;
+  virtual void ping(Done done) = 0;
+  virtual void query(std::string subject, std::string record, Done done) = 0;
+
+  /// Requests sent and not yet answered, and instances attached here (for balancing).
+  virtual std::size_t pending_requests() const = 0;
+  virtual std::size_t attached_instances() const = 0;
+};
+
+/// A session speaking Pie v0.2 over ws://host:port/path.
+Session::Ptr make_session_v02(boost::asio::any_io_executor ex, SessionOptions opts);
+
+}  // namespace pg::pie

@@ -1,0 +1,198 @@
+// Pie v0.2 client session, protocol half: authentication reply, requests with their corr_ids
+// and timers, replies, and routing of per-instance frames. Transport is in session.cpp.
+#include <utility>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "hash/blake3.hpp"
+#include "pie/v02/codec.hpp"
+#include "pie/v02/connection.hpp"
+
+namespace pg::pie::v02 {
+
+namespace net = boost::asio;
+
+namespace {
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+}  // namespace
+
+void Connection::on_auth_reply(Result<std::string> r) {
+  if (!start_done_ || state_ != State::Authenticating) return;
+  if (!r) return fail_start("authentication failed: " + r.error());
+  const std::string& text = *r;
+  if (opts_.auth.kind != AuthConfig::Kind::Token && !text.starts_with("Authenticated") &&
+      text != "Already authenticated") {
+    // The reply is a challenge to sign: this server has authentication enabled.
+    return fail_start("server requires public-key authentication");
+  }
+  state_ = State::Open;
+  spdlog::debug("{}: session open ({})", name_, text);
+  auto done = std::exchange(start_done_, nullptr);
+  done(text);
+}
+
+void Connection::handle_frame(std::string_view bytes) {
+  auto msg = decode_server(bytes);
+  if (!msg) {
+    spdlog::warn("{}: dropping undecodable message ({} bytes): {}", name_, bytes.size(), msg.error());
+    return;
+  }
+  std::visit(Overloaded{
+                 [&](Response& m) { on_reply(m.corr_id, "response", m.successful, std::move(m.result)); },
+                 [&](InstanceLaunchResult& m) {
+                   on_reply(m.corr_id, "instance_launch_result", m.successful, std::move(m.message));
+                 },
+                 [&](InstanceAttachResult& m) {
+                   on_reply(m.corr_id, "instance_attach_result", m.successful, std::move(m.message));
+                 },
+                 [&](InstanceEvent& m) { router_.on_event(m); },
+                 [&](StreamingOutput& m) { router_.on_output(m); },
+                 [&](DownloadBlob& m) { router_.on_blob(std::move(m)); },
+                 [&](LiveInstances& m) {
+                   on_reply(m.corr_id, "live_instances", true, std::to_string(m.instances.size()));
+                 },
+                 [&](ServerEvent& m) { spdlog::info("{}: server event: {}", name_, m.message); },
+             },
+             *msg);
+}
+
+void Connection::on_reply(std::uint32_t corr_id, const char* type, bool successful, std::string text) {
+  auto p = requests_.take(corr_id);
+  if (!p) {
+    if (successful && std::string_view(type) == "instance_launch_result") {
+      terminate_orphan(text);
+    } else if (successful && std::string_view(type) == "instance_attach_result") {
+      spdlog::warn("{}: late attach reply (corr_id {}): the instance is attached with no listener", name_, corr_id);
+    } else {
+      spdlog::debug("{}: dropping {} for unknown or timed-out corr_id {}", name_, type, corr_id);
+    }
+    return;
+  }
+  if (p->timer) p->timer->cancel();
+  Session::Done done = std::move(p->done);
+  if (!successful) {
+    if (done) done(make_error(text.empty() ? std::string(type) + " reported failure" : text));
+    return;
+  }
+  if (std::string_view(type) != p->expect) {
+    if (done) done(make_error(std::string("unexpected ") + type + " reply (expected " + p->expect + ")"));
+    return;
+  }
+  if (p->sink) {
+    std::string id = p->instance_id.empty() ? text : p->instance_id;
+    if (id.empty()) {
+      if (done) done(make_error(std::string(type) + " succeeded without an instance id"));
+      return;
+    }
+    // Registered before `done` runs: output may follow in the very next frame.
+    router_.add(id, std::move(*p->sink));
+    if (p->instance_id.empty()) text = id;
+  }
+  if (done) done(std::move(text));
+}
+
+// ---- requests ---------------------------------------------------------------------------
+
+bool Connection::check_open(Session::Done& done) {
+  if (state_ == State::Open) return true;
+  std::string why = state_ == State::Closed ? "session closed: " + close_reason_ : "session is not open";
+  if (done) net::post(ex_, [done = std::move(done), why = std::move(why)] { done(make_error(why)); });
+  return false;
+}
+
+std::uint32_t Connection::expect_reply(PendingRequest p, std::chrono::milliseconds timeout) {
+  const auto id = requests_.next_id();
+  p.timer = std::make_unique<net::steady_timer>(ex_, timeout);
+  p.timer->async_wait([self = shared_from_this(), id, timeout](boost::system::error_code ec) {
+    if (!ec) self->on_timeout(id, timeout);
+  });
+  requests_.add(id, std::move(p));
+  return id;
+}
+
+void Connection::on_timeout(std::uint32_t corr_id, std::chrono::milliseconds timeout) {
+  auto p = requests_.take(corr_id);
+  if (!p) return;  // answered while the expiry was queued
+  std::string why = "timed out after " + std::to_string(timeout.count()) + " ms waiting for " + p->expect;
+  spdlog::warn("{}: request {} {}", name_, corr_id, why);
+  if (p->done) p->done(make_error(std::move(why)));
+}
+
+void Connection::terminate_orphan(const std::string& instance_id) {
+  if (state_ != State::Open || instance_id.empty()) return;
+  spdlog::warn("{}: launch of instance {} succeeded after its request timed out: terminating it", name_,
+               instance_id);
+  auto on_reply = [name = name_, instance_id](Result<std::string> r) {
+    if (!r) spdlog::warn("{}: terminating orphan {} failed: {}", name, instance_id, r.error());
+  };
+  const auto id = expect_reply(pending("response", std::move(on_reply), /*internal=*/true), opts_.request_timeout);
+  send(TerminateInstance{id, instance_id});
+}
+
+void Connection::launch(LaunchRequest req, InstanceSink sink, Session::Done done) {
+  if (!check_open(done)) return;
+  auto p = pending("instance_launch_result", std::move(done));
+  if (!req.detached) p.sink = std::move(sink);  // detached output stays on the server
+  const auto id = expect_reply(std::move(p), opts_.request_timeout);
+  if (req.from_registry)
+    send(LaunchInstanceFromRegistry{id, std::move(req.inferlet), std::move(req.arguments), req.detached});
+  else
+    send(LaunchInstance{id, std::move(req.inferlet), std::move(req.arguments), req.detached});
+}
+
+void Connection::attach(std::string instance_id, InstanceSink sink, Session::Done done) {
+  if (!check_open(done)) return;
+  auto p = pending("instance_attach_result", std::move(done));
+  p.sink = std::move(sink);
+  p.instance_id = instance_id;
+  const auto id = expect_reply(std::move(p), opts_.request_timeout);
+  send(AttachInstance{id, std::move(instance_id)});
+}
+
+void Connection::terminate(std::string instance_id, Session::Done done) {
+  if (!check_open(done)) return;
+  const auto id = expect_reply(pending("response", std::move(done)), opts_.request_timeout);
+  send(TerminateInstance{id, std::move(instance_id)});
+}
+
+void Connection::signal(std::string instance_id, std::string message) {
+  if (state_ != State::Open) {
+    spdlog::debug("{}: dropping signal for {}: session is not open", name_, instance_id);
+    return;
+  }
+  send(SignalInstance{std::move(instance_id), std::move(message)});
+}
+
+void Connection::ping(Session::Done done) {
+  if (!check_open(done)) return;
+  send(Ping{expect_reply(pending("response", std::move(done)), opts_.request_timeout)});
+}
+
+void Connection::query(std::string subject, std::string record, Session::Done done) {
+  if (!check_open(done)) return;
+  const auto id = expect_reply(pending("response", std::move(done)), opts_.request_timeout);
+  send(Query{id, std::move(subject), std::move(record)});
+}
+
+void Connection::upload_blob(std::string instance_id, std::string bytes, Session::Done done) {
+  if (!check_open(done)) return;
+  const auto hash = hash::blake3_hex(bytes);
+  const std::uint64_t total = std::max<std::uint64_t>(1, (bytes.size() + kChunkSize - 1) / kChunkSize);
+  // One corr_id for every chunk; the server answers once, after the last.
+  const auto id = expect_reply(pending("response", std::move(done)), opts_.request_timeout);
+  for (std::uint64_t i = 0; i < total; ++i) {
+    const auto off = static_cast<std::size_t>(i) * kChunkSize;
+    send(UploadBlob{id, instance_id, hash, i, total, bytes.substr(off, kChunkSize)});
+  }
+}
+
+}  // namespace pg::pie::v02
