@@ -1,0 +1,55 @@
+// The Pie cluster as the job layer sees it: launch an inferlet somewhere, terminate it.
+// Jobs and endpoint tests can run against a fake; the daemon uses make_pie_cluster().
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <nlohmann/json_fwd.hpp>
+
+#include "config/model.hpp"
+#include "pie/session.hpp"
+
+namespace pg::cluster {
+
+/// Where an accepted launch runs.
+struct Placement {
+  std::string server;
+  std::string instance_id;
+};
+
+struct LaunchFailure {
+  enum class Kind {
+    Unavailable,  // no server reachable, or the connection was lost before Pie accepted it
+    Rejected,     // Pie answered the launch with an error (unknown inferlet, refused, ...)
+    Timeout,      // Pie did not answer the launch in time
+  };
+  Kind kind = Kind::Unavailable;
+  std::string message;
+};
+
+using LaunchOutcome = std::variant<Placement, LaunchFailure>;
+using LaunchDone = std::function<void(LaunchOutcome)>;
+
+class Cluster {
+ public:
+  virtual ~Cluster() = default;
+  virtual void start() = 0;
+  virtual void stop() = 0;
+  /// Launch attached; `sink` receives the instance's output once it is accepted.
+  virtual void launch(pie::LaunchRequest req, pie::InstanceSink sink, LaunchDone done) = 0;
+  /// Best effort: ask the server that runs it to terminate an instance.
+  virtual void terminate(const std::string& server, const std::string& instance_id) = 0;
+  /// At least one server has an open, authenticated session.
+  virtual bool ready() const = 0;
+  /// State of every server, for gateway/servers and logs.
+  virtual nlohmann::json describe() const = 0;
+};
+
+std::shared_ptr<Cluster> make_pie_cluster(boost::asio::any_io_executor ex, std::vector<config::PieServer> servers);
+
+}  // namespace pg::cluster

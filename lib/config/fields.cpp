@@ -1,0 +1,139 @@
+#include "config/fields.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+
+#include "config/loader.hpp"
+
+namespace pg::config {
+
+void Fields::error(const YAML::Node& node, const std::string& path, const std::string& what) {
+  std::string where = source_;
+  try {
+    auto m = node.Mark();
+    if (!m.is_null()) where += ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+  } catch (const YAML::Exception&) {
+  }
+  if (!errors_.empty()) errors_ += "\n";
+  errors_ += where + ": " + path + ": " + what;
+}
+
+std::string Fields::errors() const { return errors_; }
+
+bool Fields::expect_map(const YAML::Node& node, const std::string& path, std::initializer_list<const char*> allowed) {
+  if (!node.IsMap()) {
+    error(node, path, "must be a mapping of keys to values");
+    return false;
+  }
+  for (const auto& kv : node) {
+    std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "?";
+    if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; })) {
+      std::string list;
+      for (const char* a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+      error(kv.first, path + "." + key, "unknown field (expected one of: " + list + ")");
+    }
+  }
+  return true;
+}
+
+std::string Fields::str(const YAML::Node& node, const std::string& path) {
+  if (!node.IsScalar()) {
+    error(node, path, "must be a single value, not a list or mapping");
+    return {};
+  }
+  return node.Scalar();
+}
+
+std::string Fields::required_str(const YAML::Node& map, const char* key, const std::string& path) {
+  auto n = map[key];
+  if (!n) {
+    error(map, path + "." + key, "is required");
+    return {};
+  }
+  std::string v = str(n, path + "." + key);
+  if (v.empty() && n.IsScalar()) error(n, path + "." + key, "must not be empty");
+  return v;
+}
+
+long long Fields::integer(const YAML::Node& map, const char* key, const std::string& path, long long dflt,
+                          long long min, long long max) {
+  auto n = map[key];
+  if (!n) return dflt;
+  std::string text = str(n, path + "." + key);
+  if (text.empty()) return dflt;
+  char* end = nullptr;
+  errno = 0;
+  long long v = std::strtoll(text.c_str(), &end, 10);
+  if (errno || end != text.c_str() + text.size() || v < min || v > max) {
+    error(n, path + "." + key,
+          "must be a whole number from " + std::to_string(min) + " to " + std::to_string(max) + " (got '" + text + "')");
+    return dflt;
+  }
+  return v;
+}
+
+Duration Fields::duration(const YAML::Node& map, const char* key, const std::string& path, Duration dflt) {
+  auto n = map[key];
+  if (!n) return dflt;
+  auto d = parse_duration(str(n, path + "." + key));
+  if (!d) {
+    error(n, path + "." + key, d.error());
+    return dflt;
+  }
+  return *d;
+}
+
+namespace {
+Result<std::uint16_t> parse_port(const std::string& text, bool allow_zero) {
+  if (text.empty() || text.size() > 5 || !std::all_of(text.begin(), text.end(), ::isdigit))
+    return make_error("invalid port '" + text + "'");
+  int p = std::stoi(text);
+  if (p > 65535 || (p == 0 && !allow_zero)) return make_error("port " + text + " is out of range");
+  return static_cast<std::uint16_t>(p);
+}
+
+Result<std::pair<std::string, std::string>> split_host_port(const std::string& text) {
+  if (!text.empty() && text[0] == '[') {
+    auto close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':')
+      return make_error("expected [ipv6]:port, got '" + text + "'");
+    return std::pair{text.substr(1, close - 1), text.substr(close + 2)};
+  }
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) return make_error("expected host:port, got '" + text + "'");
+  return std::pair{text.substr(0, colon), text.substr(colon + 1)};
+}
+}  // namespace
+
+Result<ListenAddress> parse_host_port(const std::string& text) {
+  auto hp = split_host_port(text);
+  if (!hp) return make_error(hp.error());
+  auto port = parse_port(hp->second, true);
+  if (!port) return make_error(port.error());
+  return ListenAddress{hp->first, *port};
+}
+
+Result<std::tuple<std::string, std::uint16_t, std::string>> parse_ws_uri(const std::string& uri) {
+  const std::string scheme = "ws://";
+  if (uri.rfind("wss://", 0) == 0) return make_error("wss:// (TLS) is not supported yet; use ws:// on a trusted network");
+  if (uri.rfind(scheme, 0) != 0) return make_error("must start with ws:// (got '" + uri + "')");
+  std::string rest = uri.substr(scheme.size());
+  auto slash = rest.find('/');
+  std::string authority = rest.substr(0, slash);
+  std::string path = slash == std::string::npos ? "/" : rest.substr(slash);
+  auto hp = split_host_port(authority);
+  if (!hp) return make_error("must name host and port, e.g. ws://127.0.0.1:9123/ (got '" + uri + "')");
+  auto port = parse_port(hp->second, false);
+  if (!port) return make_error(port.error());
+  return std::tuple{hp->first, *port, path};
+}
+
+bool valid_endpoint_name(const std::string& name) {
+  if (name.empty() || name.front() == '/' || name.back() == '/' || name.find("//") != std::string::npos) return false;
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '/'; });
+}
+
+}  // namespace pg::config

@@ -1,0 +1,260 @@
+#include "config/loader.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "config/fields.hpp"
+#include "endpoints/arg_template.hpp"
+
+namespace pg::config {
+
+const char* to_string(ParamType t) {
+  switch (t) {
+    case ParamType::String: return "string";
+    case ParamType::Int: return "int";
+    case ParamType::Float: return "float";
+    case ParamType::Bool: return "bool";
+  }
+  return "?";
+}
+const char* to_string(EndpointKind k) { return k == EndpointKind::Get ? "get" : "post"; }
+const char* to_string(ResultSource r) { return r == ResultSource::Return ? "return" : "stdout"; }
+
+Result<Duration> parse_duration(const std::string& text) {
+  static const std::pair<const char*, double> kUnits[] = {{"ms", 1.0}, {"s", 1000.0}, {"m", 60000.0}, {"h", 3600000.0}};
+  std::string num = text;
+  double scale = 1000.0;
+  for (const auto& [suffix, mult] : kUnits) {
+    std::string s(suffix);
+    if (text.size() > s.size() && text.compare(text.size() - s.size(), s.size(), s) == 0 &&
+        (s != "s" || text.compare(text.size() - 2, 2, "ms") != 0)) {
+      num = text.substr(0, text.size() - s.size());
+      scale = mult;
+      break;
+    }
+  }
+  char* end = nullptr;
+  double v = std::strtod(num.c_str(), &end);
+  if (num.empty() || end != num.c_str() + num.size() || !std::isfinite(v) || v < 0 || v * scale > 1e12)
+    return make_error("invalid duration '" + text + "' (use e.g. 500ms, 30s, 2m)");
+  return Duration(static_cast<std::int64_t>(std::llround(v * scale)));
+}
+
+namespace {
+
+Result<std::string> resolve_secret(const YAML::Node& auth, Fields& f, const std::string& path) {
+  if (auth["token"]) f.error(auth["token"], path + ".token",
+                             "secrets must not be written in the config: use token_file or token_env");
+  if (auto file = auth["token_file"]) {
+    std::string name = f.str(file, path + ".token_file");
+    std::ifstream in(name, std::ios::binary);
+    if (!in) {
+      f.error(file, path + ".token_file", "cannot read '" + name + "'");
+      return std::string{};
+    }
+    std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) token.pop_back();
+    if (token.empty()) f.error(file, path + ".token_file", "'" + name + "' is empty");
+    return token;
+  }
+  if (auto env = auth["token_env"]) {
+    std::string name = f.str(env, path + ".token_env");
+    const char* v = std::getenv(name.c_str());
+    if (!v || !*v) f.error(env, path + ".token_env", "environment variable '" + name + "' is not set");
+    return std::string(v ? v : "");
+  }
+  f.error(auth, path, "kind 'token' needs token_file or token_env");
+  return std::string{};
+}
+
+void load_server(const YAML::Node& n, const std::string& path, Fields& f, Config& cfg) {
+  if (!f.expect_map(n, path, {"name", "uri", "auth", "sessions", "connect_timeout", "request_timeout"})) return;
+  PieServer s;
+  s.name = f.required_str(n, "name", path);
+  s.uri = f.required_str(n, "uri", path);
+  if (!s.uri.empty()) {
+    auto parsed = parse_ws_uri(s.uri);
+    if (!parsed) f.error(n["uri"], path + ".uri", parsed.error());
+    else std::tie(s.host, s.port, s.path) = *parsed;
+  }
+  if (auto a = n["auth"]) {
+    const std::string apath = path + ".auth";
+    if (f.expect_map(a, apath, {"kind", "username", "token", "token_file", "token_env"})) {
+      std::string kind = a["kind"] ? f.str(a["kind"], apath + ".kind") : "none";
+      if (kind == "none") s.auth.kind = PieAuth::Kind::None;
+      else if (kind == "username") {
+        s.auth.kind = PieAuth::Kind::Username;
+        s.auth.username = f.required_str(a, "username", apath);
+      } else if (kind == "token") {
+        s.auth.kind = PieAuth::Kind::Token;
+        auto t = resolve_secret(a, f, apath);
+        if (t) s.auth.token = *t;
+      } else {
+        f.error(a["kind"], apath + ".kind", "must be one of none, token, username (got '" + kind + "')");
+      }
+    }
+  }
+  s.sessions = static_cast<unsigned>(f.integer(n, "sessions", path, s.sessions, 1, 256));
+  s.connect_timeout = f.duration(n, "connect_timeout", path, s.connect_timeout);
+  s.request_timeout = f.duration(n, "request_timeout", path, s.request_timeout);
+  for (const auto& other : cfg.servers)
+    if (!s.name.empty() && other.name == s.name) f.error(n["name"], path + ".name", "duplicate server name '" + s.name + "'");
+  cfg.servers.push_back(std::move(s));
+}
+
+void load_params(const YAML::Node& list, const std::string& path, Fields& f, Endpoint& ep) {
+  if (!list.IsSequence()) {
+    f.error(list, path, "must be a list of parameters");
+    return;
+  }
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const auto& n = list[i];
+    std::string ppath = path + "[" + std::to_string(i) + "]";
+    if (!f.expect_map(n, ppath, {"name", "description", "type", "default"})) continue;
+    Param p;
+    p.name = f.required_str(n, "name", ppath);
+    if (!p.name.empty() && !endpoints::valid_param_name(p.name))
+      f.error(n["name"], ppath + ".name", "'" + p.name + "' is not a valid name (letters, digits, _)");
+    if (n["description"]) p.description = f.str(n["description"], ppath + ".description");
+    if (auto t = n["type"]) {
+      std::string type = f.str(t, ppath + ".type");
+      if (type == "string") p.type = ParamType::String;
+      else if (type == "int") p.type = ParamType::Int;
+      else if (type == "float") p.type = ParamType::Float;
+      else if (type == "bool") p.type = ParamType::Bool;
+      else f.error(t, ppath + ".type", "must be one of string, int, float, bool (got '" + type + "')");
+    }
+    if (auto d = n["default"]) p.default_value = f.str(d, ppath + ".default");
+    for (const auto& q : ep.params)
+      if (q.name == p.name) f.error(n["name"], ppath + ".name", "duplicate parameter '" + p.name + "'");
+    ep.params.push_back(std::move(p));
+  }
+}
+
+void load_endpoint(const YAML::Node& n, const std::string& path, Fields& f, Config& cfg) {
+  if (!f.expect_map(n, path, {"name", "kind", "description", "inferlet", "params", "arguments", "result", "timeout"}))
+    return;
+  Endpoint ep;
+  ep.line = n.Mark().line + 1;
+  ep.name = f.required_str(n, "name", path);
+  if (!ep.name.empty() && !valid_endpoint_name(ep.name))
+    f.error(n["name"], path + ".name",
+            "'" + ep.name + "' is not a valid endpoint name (letters, digits, '_', '-', and '/' between parts)");
+  static const std::set<std::string> kReserved{"healthz", "readyz", "metrics", "ui", "asyncProbe", "asyncGet"};
+  if (kReserved.count(ep.name) || ep.name.rfind("gateway/", 0) == 0 || ep.name.rfind("gateway_", 0) == 0)
+    f.error(n["name"], path + ".name", "'" + ep.name + "' is reserved for the gateway's built-in routes");
+  std::string kind = f.required_str(n, "kind", path);
+  if (kind == "get") ep.kind = EndpointKind::Get;
+  else if (kind == "post") ep.kind = EndpointKind::Post;
+  else if (!kind.empty()) f.error(n["kind"], path + ".kind", "must be one of get, post (got '" + kind + "')");
+  if (n["description"]) ep.description = f.str(n["description"], path + ".description");
+  ep.inferlet = f.required_str(n, "inferlet", path);
+  if (auto p = n["params"]) load_params(p, path + ".params", f, ep);
+  if (auto a = n["arguments"]) {
+    if (!a.IsSequence()) f.error(a, path + ".arguments", "must be a list of argument templates");
+    else
+      for (std::size_t i = 0; i < a.size(); ++i) {
+        std::string apath = path + ".arguments[" + std::to_string(i) + "]";
+        std::string text = f.str(a[i], apath);
+        auto t = endpoints::ArgTemplate::parse(text);
+        if (!t) {
+          f.error(a[i], apath, t.error());
+          continue;
+        }
+        for (const auto& name : t->names())
+          if (std::none_of(ep.params.begin(), ep.params.end(), [&](const Param& p) { return p.name == name; }))
+            f.error(a[i], apath, "placeholder {" + name + "} names no declared parameter");
+        ep.arguments.push_back(std::move(text));
+      }
+  }
+  if (auto r = n["result"]) {
+    std::string v = f.str(r, path + ".result");
+    if (v == "return") ep.result = ResultSource::Return;
+    else if (v == "stdout") ep.result = ResultSource::Stdout;
+    else f.error(r, path + ".result", "must be one of return, stdout (got '" + v + "')");
+  }
+  ep.timeout = f.duration(n, "timeout", path, ep.timeout);
+  if (ep.timeout.count() == 0) f.error(n["timeout"], path + ".timeout", "must be greater than zero");
+  for (const auto& other : cfg.endpoints)
+    if (!ep.name.empty() && other.name == ep.name && other.kind == ep.kind)
+      f.error(n["name"], path + ".name",
+              "duplicate endpoint '" + ep.name + "' of kind " + to_string(ep.kind) + " (first declared on line " +
+                  std::to_string(other.line) + ")");
+  cfg.endpoints.push_back(std::move(ep));
+}
+
+void load_root(const YAML::Node& root, Fields& f, Config& cfg) {
+  if (!f.expect_map(root, "(top level)", {"listen", "limits", "servers", "endpoints", "logging"})) return;
+  if (auto l = root["listen"]) {
+    if (f.expect_map(l, "listen", {"http"}) && l["http"]) {
+      auto addr = parse_host_port(f.str(l["http"], "listen.http"));
+      if (!addr) f.error(l["http"], "listen.http", addr.error());
+      else cfg.http = *addr;
+    }
+  }
+  if (auto l = root["limits"]) {
+    if (f.expect_map(l, "limits", {"max_body_bytes", "max_header_bytes", "read_timeout", "idle_timeout", "max_connections"})) {
+      cfg.limits.max_body_bytes = static_cast<std::size_t>(f.integer(l, "max_body_bytes", "limits", cfg.limits.max_body_bytes, 0, 1LL << 32));
+      cfg.limits.max_header_bytes = static_cast<std::size_t>(f.integer(l, "max_header_bytes", "limits", cfg.limits.max_header_bytes, 1024, 1 << 20));
+      cfg.limits.read_timeout = f.duration(l, "read_timeout", "limits", cfg.limits.read_timeout);
+      cfg.limits.idle_timeout = f.duration(l, "idle_timeout", "limits", cfg.limits.idle_timeout);
+      cfg.limits.max_connections = static_cast<std::size_t>(f.integer(l, "max_connections", "limits", cfg.limits.max_connections, 1, 1000000));
+    }
+  }
+  auto servers = root["servers"];
+  if (!servers) f.error(root, "servers", "is missing: list at least one Pie server");
+  else if (!servers.IsSequence() || servers.size() == 0) f.error(servers, "servers", "must be a non-empty list of Pie servers");
+  else
+    for (std::size_t i = 0; i < servers.size(); ++i) load_server(servers[i], "servers[" + std::to_string(i) + "]", f, cfg);
+  if (auto eps = root["endpoints"]) {
+    if (!eps.IsSequence()) f.error(eps, "endpoints", "must be a list of endpoints");
+    else
+      for (std::size_t i = 0; i < eps.size(); ++i) load_endpoint(eps[i], "endpoints[" + std::to_string(i) + "]", f, cfg);
+  }
+  if (auto lg = root["logging"]) {
+    if (f.expect_map(lg, "logging", {"level"}) && lg["level"]) {
+      cfg.logging.level = f.str(lg["level"], "logging.level");
+      static const std::set<std::string> kLevels{"trace", "debug", "info", "warn", "error", "critical", "off"};
+      if (!kLevels.count(cfg.logging.level))
+        f.error(lg["level"], "logging.level", "must be one of trace, debug, info, warn, error, critical, off");
+    }
+  }
+}
+
+}  // namespace
+
+Result<Config> load_string(const std::string& yaml, const std::string& source) {
+  Config cfg;
+  cfg.source = source;
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml);
+  } catch (const YAML::Exception& e) {
+    return make_error(source + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
+                      ": YAML syntax error: " + e.msg);
+  }
+  Fields f(source);
+  try {
+    load_root(root, f, cfg);
+  } catch (const YAML::Exception& e) {
+    f.error(root, "(document)", e.what());
+  }
+  if (!f.ok()) return make_error(f.errors());
+  return cfg;
+}
+
+Result<Config> load_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error(path + ": cannot open the configuration file");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return load_string(ss.str(), path);
+}
+
+}  // namespace pg::config

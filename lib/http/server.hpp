@@ -1,0 +1,36 @@
+// An HTTP/1.1 server (Boost.Beast): keep-alive, bounded headers and bodies, timeouts.
+// All I/O runs on the given io_context; handlers answer asynchronously through a Responder.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+
+#include "common/result.hpp"
+#include "config/model.hpp"
+#include "http/message.hpp"
+
+namespace pg::http {
+
+class Server {
+ public:
+  Server(boost::asio::io_context& io, config::ListenAddress addr, config::Limits limits, Handler& handler);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  /// Bind and start accepting; returns the bound port (useful when configured as 0).
+  Result<std::uint16_t> start();
+  /// Stop accepting new connections; open ones finish their current exchange and close.
+  void stop();
+  std::size_t open_connections() const;
+
+  struct Impl;  // public so that connections (in server.cpp) can hold it
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace pg::http

@@ -1,0 +1,74 @@
+// One job = one inferlet run, whatever the front door (a sync call is a job its caller waits for).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include "config/model.hpp"
+#include "pie/session.hpp"
+
+namespace pg::jobs {
+
+enum class JobState { Queued, Running, Completed, Failed, Cancelled };
+const char* to_string(JobState s);
+inline bool is_finished(JobState s) { return s == JobState::Completed || s == JobState::Failed || s == JobState::Cancelled; }
+
+/// Why a job did not complete, in terms every front door can map (HTTP status, gRPC code).
+struct JobError {
+  enum class Kind {
+    Unavailable,     // no Pie server reachable / connection lost before acceptance   (503)
+    Rejected,        // Pie refused the launch (unknown inferlet, ...)                (502)
+    InferletFailed,  // the instance ended with Exception/ServerError/OutOfResources/Aborted (502)
+    Timeout,         // the job outran its deadline; its instance was terminated     (504)
+    SessionLost,     // the session carrying the instance closed                     (502)
+    Cancelled,       // cancelled by a client                                        (499-ish)
+  };
+  Kind kind = Kind::Unavailable;
+  std::string type;     // short name: "Exception", "Timeout", "PieUnavailable", ...
+  std::string message;  // human readable
+};
+
+using Clock = std::chrono::steady_clock;
+
+struct JobSpec {
+  std::string endpoint;
+  pie::LaunchRequest launch;
+  config::ResultSource result = config::ResultSource::Return;
+  std::chrono::milliseconds timeout{30000};
+};
+
+struct Job {
+  std::string id;  // UUID v4
+  JobSpec spec;
+  JobState state = JobState::Queued;
+  std::string server;
+  std::string instance_id;
+  Clock::time_point created{}, started{}, finished{};
+  std::chrono::system_clock::time_point created_wall{};
+
+  std::string stdout_text;
+  std::string stderr_text;
+  std::vector<std::string> messages;
+  std::string return_value;  // the Completed event's message
+  bool truncated = false;    // output beyond the per-job cap was dropped
+  std::optional<JobError> error;
+
+  /// The value a caller gets: the return value or the collected stdout, per the endpoint.
+  const std::string& result() const {
+    return spec.result == config::ResultSource::Stdout ? stdout_text : return_value;
+  }
+
+  // Internal to JobService.
+  std::vector<std::function<void(const Job&)>> waiters;
+  std::unique_ptr<boost::asio::steady_timer> deadline;
+  std::size_t output_bytes = 0;
+};
+
+}  // namespace pg::jobs

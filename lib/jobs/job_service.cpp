@@ -1,0 +1,165 @@
+#include "jobs/job_service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <random>
+
+namespace pg::jobs {
+
+namespace asio = boost::asio;
+
+const char* to_string(JobState s) {
+  switch (s) {
+    case JobState::Queued: return "queued";
+    case JobState::Running: return "running";
+    case JobState::Completed: return "completed";
+    case JobState::Failed: return "failed";
+    case JobState::Cancelled: return "cancelled";
+  }
+  return "?";
+}
+
+std::string new_uuid() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::uint64_t hi = rng(), lo = rng();
+  hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
+  lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 10
+  char buf[37];
+  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
+                static_cast<unsigned>((hi >> 16) & 0xffff), static_cast<unsigned>(hi & 0xffff),
+                static_cast<unsigned>(lo >> 48), static_cast<unsigned long long>(lo & 0xffffffffffffULL));
+  return buf;
+}
+
+JobService::JobService(asio::any_io_executor ex, std::shared_ptr<cluster::Cluster> cluster, JobServiceOptions opts)
+    : ex_(std::move(ex)), cluster_(std::move(cluster)), opts_(opts) {}
+
+JobService::~JobService() {
+  for (auto& [id, job] : live_)
+    if (job->deadline) job->deadline->cancel();
+}
+
+std::shared_ptr<Job> JobService::submit(JobSpec spec, Waiter on_end) {
+  auto job = std::make_shared<Job>();
+  job->id = new_uuid();
+  job->spec = std::move(spec);
+  job->created = Clock::now();
+  job->created_wall = std::chrono::system_clock::now();
+  if (on_end) job->waiters.push_back(std::move(on_end));
+  live_.emplace(job->id, job);
+
+  job->deadline = std::make_unique<asio::steady_timer>(ex_, job->spec.timeout);
+  std::weak_ptr<Job> weak = job;
+  job->deadline->async_wait([this, weak](boost::system::error_code ec) {
+    auto j = weak.lock();
+    if (ec || !j || is_finished(j->state)) return;
+    std::string msg = "endpoint '" + j->spec.endpoint + "' timed out after " + std::to_string(j->spec.timeout.count()) + " ms";
+    if (!j->instance_id.empty()) {
+      cluster_->terminate(j->server, j->instance_id);
+      msg += "; instance " + j->instance_id + " on " + j->server + " terminated";
+    }
+    finish(j, JobState::Failed, JobError{JobError::Kind::Timeout, "Timeout", msg});
+  });
+
+  auto launch = job->spec.launch;
+  cluster_->launch(std::move(launch), sink_for(job),
+                   [this, weak](cluster::LaunchOutcome outcome) {
+                     if (auto j = weak.lock()) on_launched(j, std::move(outcome));
+                   });
+  return job;
+}
+
+void JobService::on_launched(const std::shared_ptr<Job>& job, cluster::LaunchOutcome outcome) {
+  if (auto* p = std::get_if<cluster::Placement>(&outcome)) {
+    if (is_finished(job->state)) {
+      // The deadline passed while Pie was accepting the launch: do not leave it running.
+      cluster_->terminate(p->server, p->instance_id);
+      return;
+    }
+    job->server = p->server;
+    job->instance_id = p->instance_id;
+    job->started = Clock::now();
+    if (job->state == JobState::Queued) job->state = JobState::Running;
+    return;
+  }
+  if (is_finished(job->state)) return;
+  auto& f = std::get<cluster::LaunchFailure>(outcome);
+  using K = cluster::LaunchFailure::Kind;
+  JobError e;
+  switch (f.kind) {
+    case K::Unavailable: e = {JobError::Kind::Unavailable, "PieUnavailable", f.message}; break;
+    case K::Rejected: e = {JobError::Kind::Rejected, "LaunchRejected", "Pie refused to launch '" + job->spec.launch.inferlet + "': " + f.message}; break;
+    case K::Timeout: e = {JobError::Kind::Unavailable, "PieUnavailable", "Pie did not answer the launch: " + f.message}; break;
+  }
+  finish(job, JobState::Failed, std::move(e));
+}
+
+void JobService::append_output(Job& job, std::string& into, std::string_view text) {
+  if (job.output_bytes + text.size() > opts_.max_output_bytes) {
+    std::size_t room = opts_.max_output_bytes - job.output_bytes;
+    into.append(text.substr(0, room));
+    job.output_bytes = opts_.max_output_bytes;
+    job.truncated = true;
+    return;
+  }
+  job.output_bytes += text.size();
+  into.append(text);
+}
+
+pie::InstanceSink JobService::sink_for(const std::shared_ptr<Job>& job) {
+  std::weak_ptr<Job> weak = job;
+  pie::InstanceSink sink;
+  sink.on_stdout = [this, weak](std::string_view t) {
+    if (auto j = weak.lock(); j && !is_finished(j->state)) append_output(*j, j->stdout_text, t);
+  };
+  sink.on_stderr = [this, weak](std::string_view t) {
+    if (auto j = weak.lock(); j && !is_finished(j->state)) append_output(*j, j->stderr_text, t);
+  };
+  sink.on_message = [this, weak](std::string_view t) {
+    auto j = weak.lock();
+    if (!j || is_finished(j->state)) return;
+    std::string m;
+    append_output(*j, m, t);
+    j->messages.push_back(std::move(m));
+  };
+  sink.on_blob = [](std::string_view, std::string) {};
+  sink.on_end = [this, weak](pie::InstanceEnd end, std::string_view message) {
+    auto j = weak.lock();
+    if (!j || is_finished(j->state)) return;
+    using E = pie::InstanceEnd;
+    switch (end) {
+      case E::Completed:
+        j->return_value = std::string(message);
+        return finish(j, JobState::Completed, std::nullopt);
+      case E::SessionLost:
+        return finish(j, JobState::Failed,
+                      JobError{JobError::Kind::SessionLost, "PieSessionLost",
+                               "connection to Pie server " + j->server + " lost while instance " + j->instance_id +
+                                   " ran: " + std::string(message)});
+      default:
+        return finish(j, JobState::Failed,
+                      JobError{JobError::Kind::InferletFailed, pie::to_string(end), std::string(message)});
+    }
+  };
+  return sink;
+}
+
+void JobService::finish(const std::shared_ptr<Job>& job, JobState state, std::optional<JobError> error) {
+  if (is_finished(job->state)) return;
+  job->state = state;
+  job->error = std::move(error);
+  job->finished = Clock::now();
+  if (job->deadline) job->deadline->cancel();
+  live_.erase(job->id);
+  auto waiters = std::move(job->waiters);
+  job->waiters.clear();
+  for (auto& w : waiters) w(*job);
+}
+
+std::shared_ptr<Job> JobService::find(const std::string& id) const {
+  auto it = live_.find(id);
+  return it == live_.end() ? nullptr : it->second;
+}
+
+}  // namespace pg::jobs

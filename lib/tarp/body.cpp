@@ -1,0 +1,46 @@
+#include "tarp/body.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cctype>
+
+#include "tarp/query.hpp"
+
+namespace pg::tarp {
+
+std::string media_type(std::string_view content_type) {
+  auto semi = content_type.find(';');
+  std::string t(content_type.substr(0, semi));
+  t.erase(std::remove_if(t.begin(), t.end(), [](unsigned char c) { return std::isspace(c); }), t.end());
+  std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return std::tolower(c); });
+  return t;
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> body_params(std::string_view content_type, std::string_view body) {
+  std::vector<std::pair<std::string, std::string>> out;
+  const std::string type = media_type(content_type);
+  if (type == "application/json") {
+    // Depth is bounded by the body size limit; nlohmann's parser is iterative for nesting checks below.
+    auto j = nlohmann::json::parse(body, nullptr, false);
+    if (j.is_discarded()) return make_error("request body is not valid JSON");
+    if (!j.is_object()) return make_error("a JSON request body must be an object of parameters, e.g. {\"prompt\": \"hi\"}");
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      const auto& v = it.value();
+      if (v.is_null()) continue;
+      if (v.is_string()) out.emplace_back(it.key(), v.get<std::string>());
+      else if (v.is_boolean() || v.is_number()) out.emplace_back(it.key(), v.dump());
+      else return make_error("parameter '" + it.key() + "' must be a string, number or boolean, not a " + v.type_name());
+    }
+    return out;
+  }
+  if (type == "application/x-www-form-urlencoded") {
+    for (auto& [k, values] : parse_query(body))
+      for (auto& v : values) out.emplace_back(k, std::move(v));
+    return out;
+  }
+  return make_error("this endpoint takes its parameters from the query string or from a JSON object or form body; a " +
+                    (type.empty() ? std::string("body without Content-Type") : "'" + type + "' body") + " is not used");
+}
+
+}  // namespace pg::tarp

@@ -1,0 +1,34 @@
+// A running pie-sim + pie-gateway pair on ephemeral loopback ports, for integration tests.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "support/http_client.hpp"
+#include "support/process.hpp"
+
+namespace pg::test {
+
+struct StackOptions {
+  std::vector<std::string> sim_args;  // extra pie-sim arguments
+  /// Config YAML without `listen:`/`servers:`; "@SERVERS@" may be used to place them yourself.
+  std::string endpoints_yaml;
+  std::string servers_yaml;           // default: one server "sim" on the started pie-sim
+  bool start_sim = true;
+  bool wait_ready = true;             // wait until a call reaches Pie (not 503)
+};
+
+class Stack {
+ public:
+  explicit Stack(StackOptions opts);
+  int sim_port = 0;
+  int http_port = 0;
+  std::string dir;  // temp dir holding gateway.yaml and the logs
+  std::unique_ptr<Process> sim;
+  std::unique_ptr<Process> gateway;
+  HttpClient client() const { return HttpClient(http_port); }
+  std::string gateway_log() const;
+};
+
+}  // namespace pg::test

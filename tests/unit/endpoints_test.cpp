@@ -1,0 +1,90 @@
+#include <gtest/gtest.h>
+
+#include "config/loader.hpp"
+#include "endpoints/arg_template.hpp"
+#include "endpoints/registry.hpp"
+
+using pg::endpoints::ArgTemplate;
+using pg::endpoints::Registry;
+
+TEST(ArgTemplate, PlaceholdersAndEscapes) {
+  auto t = ArgTemplate::parse("--ms={ms} {{literal}} {a}{b}");
+  ASSERT_TRUE(t) << t.error();
+  EXPECT_EQ(t->names(), (std::vector<std::string>{"ms", "a", "b"}));
+  std::map<std::string, std::string> v{{"ms", "300"}, {"a", "x"}, {"b", "y"}};
+  EXPECT_EQ(t->render([&](const std::string& n) -> const std::string& { return v[n]; }), "--ms=300 {literal} xy");
+}
+
+TEST(ArgTemplate, Errors) {
+  EXPECT_FALSE(ArgTemplate::parse("{unclosed"));
+  EXPECT_FALSE(ArgTemplate::parse("a}b"));
+  EXPECT_FALSE(ArgTemplate::parse("{}"));
+  EXPECT_FALSE(ArgTemplate::parse("{1abc}"));
+  EXPECT_FALSE(ArgTemplate::parse("{a-b}"));
+}
+
+namespace {
+Registry registry() {
+  auto c = pg::config::load_string(R"(
+servers: [{name: a, uri: "ws://127.0.0.1:1/"}]
+endpoints:
+  - name: complete
+    kind: get
+    inferlet: std/text-completion@0.1.0
+    params:
+      - {name: prompt}
+      - {name: max_tokens, type: int, default: "16"}
+      - {name: greedy, type: bool, default: "false"}
+      - {name: temp, type: float, default: "0.5"}
+    arguments: ["--prompt", "{prompt}", "--max-tokens", "{max_tokens}", "--greedy={greedy}", "--t={temp}"]
+  - {name: complete, kind: post, inferlet: x}
+  - {name: tools/list, kind: get, inferlet: y}
+)",
+                                   "t.yaml");
+  EXPECT_TRUE(c) << c.error();
+  auto r = Registry::build(c->endpoints);
+  EXPECT_TRUE(r) << r.error();
+  return std::move(*r);
+}
+}  // namespace
+
+TEST(Registry, FindsByNameKindAndUnderscoreAlias) {
+  auto r = registry();
+  auto* n = r.find("complete");
+  ASSERT_NE(n, nullptr);
+  EXPECT_NE(n->get, nullptr);
+  EXPECT_NE(n->post, nullptr);
+  ASSERT_NE(r.find("tools/list"), nullptr);
+  ASSERT_NE(r.find("tools_list"), nullptr) << "the TARP Python client calls /tools_list";
+  EXPECT_EQ(r.find("tools_list")->get, r.find("tools/list")->get);
+  EXPECT_EQ(r.find("nope"), nullptr);
+}
+
+TEST(Registry, BindAppliesDefaultsAndTypes) {
+  auto r = registry();
+  const auto* ep = r.find("complete")->get;
+  auto args = ep->bind({{"prompt", "hi there"}, {"greedy", "YES"}});
+  ASSERT_TRUE(args) << args.error();
+  EXPECT_EQ(*args, (std::vector<std::string>{"--prompt", "hi there", "--max-tokens", "16", "--greedy=true", "--t=0.5"}));
+}
+
+TEST(Registry, BindErrorsAreSpecific) {
+  auto r = registry();
+  const auto* ep = r.find("complete")->get;
+  auto missing = ep->bind({});
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error(), "missing required parameter 'prompt'");
+  auto unknown = ep->bind({{"prompt", "x"}, {"max_token", "3"}});
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().find("unknown parameter 'max_token'"), std::string::npos);
+  EXPECT_NE(unknown.error().find("prompt, max_tokens, greedy, temp"), std::string::npos) << unknown.error();
+  auto twice = ep->bind({{"prompt", "x"}, {"prompt", "y"}});
+  ASSERT_FALSE(twice);
+  EXPECT_EQ(twice.error(), "parameter 'prompt' is given more than once");
+  auto badint = ep->bind({{"prompt", "x"}, {"max_tokens", "12abc"}});
+  ASSERT_FALSE(badint);
+  EXPECT_EQ(badint.error(), "parameter 'max_tokens' must be a whole number (got '12abc')");
+  EXPECT_FALSE(ep->bind({{"prompt", "x"}, {"temp", "nan"}}));
+  EXPECT_FALSE(ep->bind({{"prompt", "x"}, {"greedy", "maybe"}}));
+  EXPECT_FALSE(ep->bind({{"prompt", "x"}, {"max_tokens", "99999999999999999999999"}}));
+}
