@@ -58,6 +58,9 @@ void Connection::on_connect(beast::error_code ec, tcp::resolver::results_type::e
   }
   // From here on the WebSocket layer keeps the time (handshake and close handshake).
   beast::get_lowest_layer(ws_).expires_never();
+  // Small frames go out at once: Nagle would hold them behind unacknowledged ones.
+  beast::error_code nodelay_ec;
+  beast::get_lowest_layer(ws_).socket().set_option(tcp::no_delay(true), nodelay_ec);
   websocket::stream_base::timeout t{};
   t.handshake_timeout = opts_.connect_timeout;
   t.idle_timeout = websocket::stream_base::none();
