@@ -42,7 +42,7 @@ endpoints:
   auto reg = pg::endpoints::Registry::build(cfg->endpoints);
   const auto* ep = reg->find("c")->get;
   pg::endpoints::Params p{{"prompt", "Once upon a time"}};
-  for (auto _ : s) benchmark::DoNotOptimize(ep->bind(p));
+  for (auto _ : s) benchmark::DoNotOptimize(ep->bind_named(p));
 }
 BENCHMARK(BM_Bind);
 

@@ -29,9 +29,14 @@ Result<std::uint16_t> Gateway::start() {
   auto registry = endpoints::Registry::build(d.cfg.endpoints);
   if (!registry) return make_error(registry.error());
   d.cluster = cluster::make_pie_cluster(d.io.get_executor(), d.cfg.servers);
-  d.jobs = std::make_unique<jobs::JobService>(d.io.get_executor(), d.cluster);
+  jobs::JobServiceOptions jo;
+  jo.retention = d.cfg.jobs.retention;
+  jo.max_live_jobs = d.cfg.jobs.max_live;
+  jo.max_finished_jobs = d.cfg.jobs.max_finished;
+  jo.max_output_bytes = d.cfg.jobs.max_output_bytes;
+  d.jobs = std::make_unique<jobs::JobService>(d.io.get_executor(), d.cluster, jo);
   d.tarp = std::make_unique<frontdoor::TarpHttp>(std::make_shared<endpoints::Registry>(std::move(*registry)), *d.jobs,
-                                                  [c = d.cluster] { return c->ready(); });
+                                                  d.cluster);
   d.http = std::make_unique<http::Server>(d.io, d.cfg.http, d.cfg.limits, *d.tarp);
   auto port = d.http->start();
   if (!port) return port;

@@ -23,7 +23,15 @@ const char* to_string(ParamType t) {
   }
   return "?";
 }
-const char* to_string(EndpointKind k) { return k == EndpointKind::Get ? "get" : "post"; }
+const char* to_string(EndpointKind k) {
+  switch (k) {
+    case EndpointKind::Get: return "get";
+    case EndpointKind::Post: return "post";
+    case EndpointKind::Rpc: return "rpc";
+    case EndpointKind::AsyncRpc: return "asyncrpc";
+  }
+  return "?";
+}
 const char* to_string(ResultSource r) { return r == ResultSource::Return ? "return" : "stdout"; }
 
 Result<Duration> parse_duration(const std::string& text) {
@@ -138,7 +146,8 @@ void load_params(const YAML::Node& list, const std::string& path, Fields& f, End
 }
 
 void load_endpoint(const YAML::Node& n, const std::string& path, Fields& f, Config& cfg) {
-  if (!f.expect_map(n, path, {"name", "kind", "description", "inferlet", "params", "arguments", "result", "timeout"}))
+  if (!f.expect_map(n, path, {"name", "kind", "description", "inferlet", "params", "arguments", "result", "result_format",
+                              "timeout", "async", "suggested_wait"}))
     return;
   Endpoint ep;
   ep.line = n.Mark().line + 1;
@@ -152,7 +161,10 @@ void load_endpoint(const YAML::Node& n, const std::string& path, Fields& f, Conf
   std::string kind = f.required_str(n, "kind", path);
   if (kind == "get") ep.kind = EndpointKind::Get;
   else if (kind == "post") ep.kind = EndpointKind::Post;
-  else if (!kind.empty()) f.error(n["kind"], path + ".kind", "must be one of get, post (got '" + kind + "')");
+  else if (kind == "rpc") ep.kind = EndpointKind::Rpc;
+  else if (kind == "asyncrpc") ep.kind = EndpointKind::AsyncRpc;
+  else if (!kind.empty())
+    f.error(n["kind"], path + ".kind", "must be one of get, post, rpc, asyncrpc (got '" + kind + "')");
   if (n["description"]) ep.description = f.str(n["description"], path + ".description");
   ep.inferlet = f.required_str(n, "inferlet", path);
   if (auto p = n["params"]) load_params(p, path + ".params", f, ep);
@@ -167,6 +179,10 @@ void load_endpoint(const YAML::Node& n, const std::string& path, Fields& f, Conf
           f.error(a[i], apath, t.error());
           continue;
         }
+        if (t->spread() != endpoints::ArgTemplate::Spread::None) {
+          ep.arguments.push_back(std::move(text));
+          continue;
+        }
         for (const auto& name : t->names())
           if (std::none_of(ep.params.begin(), ep.params.end(), [&](const Param& p) { return p.name == name; }))
             f.error(a[i], apath, "placeholder {" + name + "} names no declared parameter");
@@ -177,20 +193,48 @@ void load_endpoint(const YAML::Node& n, const std::string& path, Fields& f, Conf
     std::string v = f.str(r, path + ".result");
     if (v == "return") ep.result = ResultSource::Return;
     else if (v == "stdout") ep.result = ResultSource::Stdout;
-    else f.error(r, path + ".result", "must be one of return, stdout (got '" + v + "')");
+    else if (v == "json") ep.result = ResultSource::Return, ep.format = ResultFormat::Json;  // shorthand
+    else f.error(r, path + ".result", "must be one of return, stdout, json (got '" + v + "')");
   }
+  if (auto r = n["result_format"]) {
+    std::string v = f.str(r, path + ".result_format");
+    if (v == "text") ep.format = ResultFormat::Text;
+    else if (v == "json") ep.format = ResultFormat::Json;
+    else f.error(r, path + ".result_format", "must be one of text, json (got '" + v + "')");
+  }
+  if (auto a = n["async"]) {
+    std::string v = f.str(a, path + ".async");
+    if (v == "true") ep.async = true;
+    else if (v == "false") ep.async = false;
+    else f.error(a, path + ".async", "must be true or false (got '" + v + "')");
+    if (ep.is_rpc()) f.error(a, path + ".async", "only get and post endpoints take 'async' (use kind rpc or asyncrpc)");
+  }
+  if (ep.kind == EndpointKind::AsyncRpc) ep.async = true;
+  ep.suggested_wait = f.duration(n, "suggested_wait", path, ep.suggested_wait);
   ep.timeout = f.duration(n, "timeout", path, ep.timeout);
   if (ep.timeout.count() == 0) f.error(n["timeout"], path + ".timeout", "must be greater than zero");
   for (const auto& other : cfg.endpoints)
-    if (!ep.name.empty() && other.name == ep.name && other.kind == ep.kind)
+    // One GET and one POST-like (post, rpc, asyncrpc) endpoint per name: they share the URL.
+    if (!ep.name.empty() && other.name == ep.name &&
+        (other.kind == EndpointKind::Get) == (ep.kind == EndpointKind::Get))
       f.error(n["name"], path + ".name",
-              "duplicate endpoint '" + ep.name + "' of kind " + to_string(ep.kind) + " (first declared on line " +
-                  std::to_string(other.line) + ")");
+              "endpoint '" + ep.name + "' of kind " + to_string(ep.kind) + " clashes with the " +
+                  to_string(other.kind) + " endpoint of that name on line " + std::to_string(other.line) +
+                  " (one GET and one POST per name)");
   cfg.endpoints.push_back(std::move(ep));
 }
 
 void load_root(const YAML::Node& root, Fields& f, Config& cfg) {
-  if (!f.expect_map(root, "(top level)", {"listen", "limits", "servers", "endpoints", "logging"})) return;
+  if (!f.expect_map(root, "(top level)", {"listen", "limits", "servers", "endpoints", "jobs", "logging"})) return;
+  if (auto j = root["jobs"]) {
+    if (f.expect_map(j, "jobs", {"retention", "max_live", "max_finished", "max_output_bytes"})) {
+      cfg.jobs.retention = f.duration(j, "retention", "jobs", cfg.jobs.retention);
+      cfg.jobs.max_live = static_cast<std::size_t>(f.integer(j, "max_live", "jobs", cfg.jobs.max_live, 1, 10000000));
+      cfg.jobs.max_finished = static_cast<std::size_t>(f.integer(j, "max_finished", "jobs", cfg.jobs.max_finished, 0, 100000000));
+      cfg.jobs.max_output_bytes = static_cast<std::size_t>(
+          f.integer(j, "max_output_bytes", "jobs", cfg.jobs.max_output_bytes, 1024, 1LL << 32));
+    }
+  }
   if (auto l = root["listen"]) {
     if (f.expect_map(l, "listen", {"http"}) && l["http"]) {
       auto addr = parse_host_port(f.str(l["http"], "listen.http"));

@@ -53,11 +53,14 @@ struct Param {
   std::optional<std::string> default_value;  // no default = required
 };
 
-enum class EndpointKind { Get, Post };
+enum class EndpointKind { Get, Post, Rpc, AsyncRpc };
 const char* to_string(EndpointKind k);
 
 enum class ResultSource { Return, Stdout };
 const char* to_string(ResultSource r);
+
+/// How the result text is handed back: as text, or parsed as JSON into values.
+enum class ResultFormat { Text, Json };
 
 struct Endpoint {
   std::string name;
@@ -67,8 +70,20 @@ struct Endpoint {
   std::vector<Param> params;
   std::vector<std::string> arguments;  // templates with {param} placeholders
   ResultSource result = ResultSource::Return;
+  ResultFormat format = ResultFormat::Text;
   Duration timeout{30000};
-  int line = 0;  // where it was declared, for later error messages
+  bool async = false;             // always true for AsyncRpc; optional for Get/Post
+  Duration suggested_wait{1000};  // what async handles suggest between polls
+  int line = 0;                   // where it was declared, for later error messages
+
+  bool is_rpc() const { return kind == EndpointKind::Rpc || kind == EndpointKind::AsyncRpc; }
+};
+
+struct Jobs {
+  Duration retention{600000};
+  std::size_t max_live = 10000;
+  std::size_t max_finished = 100000;
+  std::size_t max_output_bytes = 16 << 20;
 };
 
 struct Logging {
@@ -81,6 +96,7 @@ struct Config {
   Limits limits;
   std::vector<PieServer> servers;
   std::vector<Endpoint> endpoints;
+  Jobs jobs;
   Logging logging;
 };
 

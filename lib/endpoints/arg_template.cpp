@@ -13,6 +13,10 @@ bool valid_param_name(std::string_view name) {
 
 Result<ArgTemplate> ArgTemplate::parse(std::string_view text) {
   ArgTemplate t;
+  if (text == "{*args}" || text == "{**kwargs}") {
+    t.spread_ = text == "{*args}" ? Spread::Args : Spread::Kwargs;
+    return t;
+  }
   std::string literal;
   auto flush = [&] {
     if (!literal.empty()) t.segs_.push_back({false, std::move(literal)});
@@ -32,7 +36,9 @@ Result<ArgTemplate> ArgTemplate::parse(std::string_view text) {
         return make_error("unclosed '{' at position " + std::to_string(i) + " in \"" + std::string(text) + "\"");
       auto name = text.substr(i + 1, close - i - 1);
       if (!valid_param_name(name))
-        return make_error("'{" + std::string(name) + "}' is not a valid placeholder (use {name}; {{ and }} for braces)");
+        return make_error("'{" + std::string(name) +
+                          "}' is not a valid placeholder (use {name}, or a whole argument {*args} or {**kwargs}; "
+                          "{{ and }} for braces)");
       flush();
       t.segs_.push_back({true, std::string(name)});
       i = close;

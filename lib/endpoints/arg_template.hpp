@@ -1,5 +1,5 @@
 // Argument templates: "--prompt", "{prompt}", "--ms={ms}". `{name}` is a parameter,
-// `{{` and `}}` are literal braces. Parsed once at config load, rendered per call.
+// `{{` and `}}` are literal braces; "{*args}" and "{**kwargs}" spread extra arguments. Parsed once at config load, rendered per call.
 #pragma once
 
 #include <functional>
@@ -18,7 +18,12 @@ class ArgTemplate {
     std::string text;  // literal text, or the parameter name
   };
 
+  /// A whole argument "{*args}" or "{**kwargs}" spreads the call's extra positional arguments,
+  /// or its extra keyword arguments as "--name value" pairs, into several arguments.
+  enum class Spread { None, Args, Kwargs };
+
   static Result<ArgTemplate> parse(std::string_view text);
+  Spread spread() const { return spread_; }
 
   /// Parameter names used, in order of appearance (may repeat).
   std::vector<std::string> names() const;
@@ -29,6 +34,7 @@ class ArgTemplate {
 
  private:
   std::vector<Segment> segs_;
+  Spread spread_ = Spread::None;
 };
 
 /// A parameter name: letters, digits and '_', not starting with a digit.

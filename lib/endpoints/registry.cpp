@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <optional>
 
 namespace pg::endpoints {
 
@@ -38,41 +39,81 @@ Result<std::string> check_param(const config::Param& p, const std::string& value
   return value;
 }
 
-Result<std::vector<std::string>> Endpoint::bind(const Params& params) const {
-  // Unknown or repeated names first: a typo should not silently fall back to a default.
-  for (std::size_t i = 0; i < params.size(); ++i) {
-    const auto& name = params[i].first;
-    if (std::none_of(cfg.params.begin(), cfg.params.end(), [&](const config::Param& p) { return p.name == name; })) {
+Result<std::vector<std::string>> Endpoint::bind(const CallArgs& call) const {
+  bool star_args = false, star_kwargs = false;
+  for (const auto& t : args) {
+    star_args |= t.spread() == ArgTemplate::Spread::Args;
+    star_kwargs |= t.spread() == ArgTemplate::Spread::Kwargs;
+  }
+  const auto& params = cfg.params;
+  std::vector<std::optional<std::string>> values(params.size());
+  std::vector<std::string> extra_positional;
+  Params extra_named;
+
+  for (std::size_t i = 0; i < call.positional.size(); ++i) {
+    if (i < params.size()) values[i] = call.positional[i];
+    else if (star_args) extra_positional.push_back(call.positional[i]);
+    else
+      return make_error("endpoint '" + cfg.name + "' takes " + std::to_string(params.size()) +
+                        " positional argument" + (params.size() == 1 ? "" : "s") + " but " +
+                        std::to_string(call.positional.size()) + " were given");
+  }
+  for (std::size_t n = 0; n < call.named.size(); ++n) {
+    const auto& [name, value] = call.named[n];
+    for (std::size_t j = 0; j < n; ++j)
+      if (call.named[j].first == name) return make_error("parameter '" + name + "' is given more than once");
+    auto it = std::find_if(params.begin(), params.end(), [&](const config::Param& p) { return p.name == name; });
+    if (it == params.end()) {
+      if (star_kwargs) {
+        // It becomes "--name": only plain names, so a keyword can never smuggle in other flags.
+        if (!valid_param_name(name)) return make_error("keyword '" + name + "' is not a valid name (letters, digits, _)");
+        extra_named.emplace_back(name, value);
+        continue;
+      }
       std::string known;
-      for (const auto& p : cfg.params) known += (known.empty() ? "" : ", ") + p.name;
+      for (const auto& p : params) known += (known.empty() ? "" : ", ") + p.name;
       return make_error("unknown parameter '" + name + "' for endpoint '" + cfg.name + "' (it takes: " +
                         (known.empty() ? "no parameters" : known) + ")");
     }
-    for (std::size_t j = 0; j < i; ++j)
-      if (params[j].first == name) return make_error("parameter '" + name + "' is given more than once");
+    auto& slot = values[static_cast<std::size_t>(it - params.begin())];
+    if (slot) return make_error("parameter '" + name + "' is given both by position and by name");
+    slot = value;
   }
-  std::vector<std::string> values;
-  values.reserve(cfg.params.size());
-  for (const auto& p : cfg.params) {
-    auto it = std::find_if(params.begin(), params.end(), [&](const auto& kv) { return kv.first == p.name; });
-    if (it == params.end()) {
-      if (!p.default_value) return make_error("missing required parameter '" + p.name + "'");
-      values.push_back(*p.default_value);
+  std::vector<std::string> checked(params.size());
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    if (!values[i]) {
+      if (!params[i].default_value) return make_error("missing required parameter '" + params[i].name + "'");
+      checked[i] = *params[i].default_value;
       continue;
     }
-    auto v = check_param(p, it->second);
+    auto v = check_param(params[i], *values[i]);
     if (!v) return make_error(v.error());
-    values.push_back(std::move(*v));
+    checked[i] = std::move(*v);
   }
   auto lookup = [&](const std::string& name) -> const std::string& {
-    for (std::size_t i = 0; i < cfg.params.size(); ++i)
-      if (cfg.params[i].name == name) return values[i];
+    for (std::size_t i = 0; i < params.size(); ++i)
+      if (params[i].name == name) return checked[i];
     static const std::string kEmpty;
     return kEmpty;  // unreachable: the loader checked every placeholder
   };
   std::vector<std::string> out;
-  out.reserve(args.size());
-  for (const auto& t : args) out.push_back(t.render(lookup));
+  out.reserve(args.size() + extra_positional.size() + 2 * extra_named.size());
+  for (const auto& t : args) {
+    switch (t.spread()) {
+      case ArgTemplate::Spread::Args:
+        out.insert(out.end(), extra_positional.begin(), extra_positional.end());
+        break;
+      case ArgTemplate::Spread::Kwargs:
+        for (const auto& [k, v] : extra_named) {
+          out.push_back("--" + k);
+          out.push_back(v);
+        }
+        break;
+      case ArgTemplate::Spread::None:
+        out.push_back(t.render(lookup));
+        break;
+    }
+  }
   return out;
 }
 

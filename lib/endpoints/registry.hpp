@@ -14,26 +14,34 @@
 
 namespace pg::endpoints {
 
-/// Named parameter values from a request (query, form or JSON body), in arrival order.
+/// Named parameter values from a request (query, form or JSON body, keyword arguments).
 using Params = std::vector<std::pair<std::string, std::string>>;
+
+/// A call's arguments as text: positional (RPC) and named, like a Python call.
+struct CallArgs {
+  std::vector<std::string> positional;
+  Params named;
+};
 
 struct Endpoint {
   config::Endpoint cfg;
   std::vector<ArgTemplate> args;
 
-  /// The inferlet's argument list for these parameters, or a message for a 400 answer.
-  Result<std::vector<std::string>> bind(const Params& params) const;
+  /// The inferlet's argument list for this call, or a message for a 400 answer. Declared
+  /// parameters take positional arguments in order, then keywords by name; extras go to
+  /// {*args} / {**kwargs} where the template has them, and are errors otherwise.
+  Result<std::vector<std::string>> bind(const CallArgs& call) const;
+  Result<std::vector<std::string>> bind_named(const Params& named) const { return bind(CallArgs{{}, named}); }
 };
 
 class Registry {
  public:
   static Result<Registry> build(const std::vector<config::Endpoint>& eps);
 
-  /// The GET and POST endpoints of one name (either may be null).
+  /// The GET and POST-like (post, rpc, asyncrpc) endpoints of one name (either may be null).
   struct Named {
     const Endpoint* get = nullptr;
     const Endpoint* post = nullptr;
-    const Endpoint* for_kind(config::EndpointKind k) const { return k == config::EndpointKind::Get ? get : post; }
   };
   /// By name; "a_b" also finds "a/b" (the TARP Python client turns '/' into '_' in URLs).
   /// Null when no endpoint has that name.

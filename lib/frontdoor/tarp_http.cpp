@@ -1,11 +1,14 @@
 #include "frontdoor/tarp_http.hpp"
 
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
+#include "frontdoor/discovery.hpp"
+#include "frontdoor/job_answers.hpp"
 #include "tarp/body.hpp"
 #include "tarp/envelope.hpp"
 #include "tarp/query.hpp"
+#include "tarp/rpc.hpp"
+#include "value/value.hpp"
 
 namespace pg::frontdoor {
 
@@ -13,50 +16,40 @@ using nlohmann::json;
 
 namespace {
 
-json param_list(const config::Endpoint& e) {
-  auto out = json::array();
-  for (const auto& p : e.params) {
-    json j = {{"name", p.name}, {"type", config::to_string(p.type)}, {"required", !p.default_value}};
-    if (p.default_value) j["default"] = *p.default_value;
-    if (!p.description.empty()) j["description"] = p.description;
-    out.push_back(std::move(j));
-  }
-  return out;
+http::Response method_not_allowed(const std::string& what, const std::string& allow) {
+  auto r = tarp::error(405, "MethodNotAllowed", what + " answers " + allow + " only");
+  r.headers.emplace_back("Allow", allow);
+  return r;
 }
 
-http::Response build_discovery(const endpoints::Registry& reg) {
-  json gets = json::array(), posts = json::array();
-  for (const auto& ep : reg.all()) {
-    const auto& e = ep->cfg;
-    auto names = json::array();
-    for (const auto& p : e.params) names.push_back(p.name);
-    json entry = {{"name", e.name},
-                  {"description", e.description.empty() ? "Runs " + e.inferlet : e.description},
-                  {"query_params", names},
-                  // Not read by TARP clients; lets other tools show types and defaults.
-                  {"params", param_list(e)}};
-    if (e.kind == config::EndpointKind::Get) {
-      gets.push_back(std::move(entry));
-    } else {
-      entry["payload_mimetype"] = "application/json";
-      json props = json::object();
-      for (const auto& p : e.params) props[p.name] = {{"type", p.type == config::ParamType::String ? "string"
-                                                              : p.type == config::ParamType::Int   ? "integer"
-                                                              : p.type == config::ParamType::Float ? "number"
-                                                                                                   : "boolean"}};
-      entry["payload_schema"] = {{"type", "object"}, {"properties", props}};
-      posts.push_back(std::move(entry));
-    }
+/// Query parameters plus, for a non-empty body, its JSON-object or form fields.
+Result<endpoints::Params> request_params(const http::Request& req) {
+  endpoints::Params params;
+  for (auto& [k, values] : tarp::parse_query(req.query))
+    for (auto& v : values) params.emplace_back(k, std::move(v));
+  if (!req.body.empty()) {
+    auto body = tarp::body_params(req.header("Content-Type"), req.body);
+    if (!body) return make_error(body.error());
+    for (auto& kv : *body) params.push_back(std::move(kv));
   }
-  json result = {{"GET", gets}, {"POST", posts}, {"RPC", json::array()}, {"ASYNCRPC", json::array()}};
-  return tarp::success(result, tarp::kJson);
+  return params;
+}
+
+/// The one value of a parameter that must be given once; "" when absent.
+Result<std::string> single(const endpoints::Params& params, const std::string& name) {
+  std::string out;
+  int seen = 0;
+  for (const auto& [k, v] : params)
+    if (k == name) out = v, ++seen;
+  if (seen > 1) return make_error("parameter '" + name + "' is given more than once");
+  return out;
 }
 
 }  // namespace
 
 TarpHttp::TarpHttp(std::shared_ptr<const endpoints::Registry> registry, jobs::JobService& jobs,
-                   std::function<bool()> ready)
-    : registry_(std::move(registry)), jobs_(jobs), ready_(std::move(ready)), discovery_(build_discovery(*registry_)) {}
+                   std::shared_ptr<cluster::Cluster> cluster)
+    : registry_(std::move(registry)), jobs_(jobs), cluster_(std::move(cluster)), discovery_(build_discovery(*registry_)) {}
 
 http::Response TarpHttp::transport_error(int status, std::string_view type, std::string_view message) {
   return tarp::error(status, type, message);
@@ -64,86 +57,151 @@ http::Response TarpHttp::transport_error(int status, std::string_view type, std:
 
 void TarpHttp::handle(http::Request req, http::Responder respond) {
   std::string path = tarp::decode_path(req.path);
-  if (path == "/") {
-    if (req.method != "GET") {
-      auto r = tarp::error(405, "MethodNotAllowed", "discovery at / answers GET only");
-      r.headers.emplace_back("Allow", "GET");
-      return respond(std::move(r));
-    }
-    return respond(discovery_);
-  }
-  // Probes for load balancers and systemd: plain text, never an endpoint name (the loader refuses them).
-  if (path == "/healthz" || path == "/readyz") {
-    http::Response r;
-    r.content_type = "text/plain";
-    bool ok = path == "/healthz" || ready_();
-    r.status = ok ? 200 : 503;
-    r.body = path == "/healthz" ? "ok\n" : ok ? "ready\n" : "not ready: no Pie server session is open\n";
-    return respond(std::move(r));
-  }
+  if (builtin(path, req, respond)) return;
   const auto* named = path.size() > 1 ? registry_->find(std::string_view(path).substr(1)) : nullptr;
   if (!named) return respond(tarp::error(404, "NotFound", "no endpoint named '" + path.substr(1) + "' (GET / lists them)"));
   const endpoints::Endpoint* ep = req.method == "GET" ? named->get : req.method == "POST" ? named->post : nullptr;
-  if (!ep) {
-    std::string allow = named->get && named->post ? "GET, POST" : named->get ? "GET" : "POST";
-    auto r = tarp::error(405, "MethodNotAllowed", "endpoint '" + path.substr(1) + "' answers " + allow + " only");
-    r.headers.emplace_back("Allow", allow);
-    return respond(std::move(r));
-  }
-  call_endpoint(*ep, req, respond);
+  if (!ep)
+    return respond(method_not_allowed("endpoint '" + path.substr(1) + "'",
+                                      named->get && named->post ? "GET, POST" : named->get ? "GET" : "POST"));
+  if (ep->cfg.is_rpc()) return call_rpc(*ep, req, respond);
+  call_web(*ep, req, respond);
 }
 
-void TarpHttp::call_endpoint(const endpoints::Endpoint& ep, http::Request& req, http::Responder& respond) {
-  endpoints::Params params;
-  for (auto& [k, values] : tarp::parse_query(req.query))
-    for (auto& v : values) params.emplace_back(k, std::move(v));
-  if (!req.body.empty()) {
-    auto body = tarp::body_params(req.header("Content-Type"), req.body);
-    if (!body) return respond(tarp::error(400, "BadRequest", body.error()));
-    for (auto& kv : *body) params.push_back(std::move(kv));
+bool TarpHttp::builtin(const std::string& path, http::Request& req, http::Responder& respond) {
+  auto only = [&](const char* method) {
+    if (req.method == method) return true;
+    respond(method_not_allowed(path, method));
+    return false;
+  };
+  if (path == "/") {
+    if (only("GET")) respond(discovery_);
+  } else if (path == "/healthz" || path == "/readyz") {
+    // Probes for load balancers and systemd: plain text; the loader refuses these as endpoint names.
+    http::Response r;
+    r.content_type = "text/plain";
+    bool ok = path == "/healthz" || cluster_->ready();
+    r.status = ok ? 200 : 503;
+    r.body = path == "/healthz" ? "ok\n" : ok ? "ready\n" : "not ready: no Pie server session is open\n";
+    respond(std::move(r));
+  } else if (path == "/asyncProbe" || path == "/asyncGet") {
+    if (only("GET")) async_probe(req, respond, path == "/asyncGet");
+  } else if (path == "/gateway/jobs" || path == "/gateway_jobs") {
+    if (only("GET")) list_jobs(req, respond);
+  } else if (path == "/gateway/servers" || path == "/gateway_servers") {
+    if (only("GET")) respond(tarp::success(cluster_->describe(), tarp::kJson));
+  } else if (path == "/gateway/cancel" || path == "/gateway_cancel") {
+    if (only("POST")) cancel_job(req, respond);
+  } else {
+    return false;
   }
-  auto args = ep.bind(params);
-  if (!args) return respond(tarp::error(400, "BadRequest", args.error()));
+  return true;
+}
 
+void TarpHttp::call_web(const endpoints::Endpoint& ep, http::Request& req, http::Responder& respond) {
+  auto params = request_params(req);
+  if (!params) return respond(tarp::error(400, "BadRequest", params.error()));
+  auto args = ep.bind_named(*params);
+  if (!args) return respond(tarp::error(400, "BadRequest", args.error()));
+  run(ep, std::move(*args), false, respond);
+}
+
+void TarpHttp::call_rpc(const endpoints::Endpoint& ep, http::Request& req, http::Responder& respond) {
+  if (!req.query.empty())
+    return respond(tarp::error(400, "BadRequest", "RPC endpoint '" + ep.cfg.name + "' takes no query string"));
+  auto call = tarp::decode_rpc_body(req.header("Content-Type"), req.body);
+  if (!call) return respond(tarp::error(400, "BadRequest", call.error()));
+  endpoints::CallArgs args;
+  for (const auto& v : call->args) args.positional.push_back(value::to_text(v));
+  for (const auto& [k, v] : call->kwargs) args.named.emplace_back(k, value::to_text(v));
+  auto bound = ep.bind(args);
+  if (!bound) return respond(tarp::error(400, "BadRequest", bound.error()));
+  run(ep, std::move(*bound), true, respond);
+}
+
+void TarpHttp::run(const endpoints::Endpoint& ep, std::vector<std::string> args, bool rpc, http::Responder& respond) {
   jobs::JobSpec spec;
   spec.endpoint = ep.cfg.name;
   spec.launch.inferlet = ep.cfg.inferlet;
-  spec.launch.arguments = std::move(*args);
+  spec.launch.arguments = std::move(args);
   spec.result = ep.cfg.result;
+  spec.format = ep.cfg.format;
   spec.timeout = ep.cfg.timeout;
-  jobs_.submit(std::move(spec), [respond = std::move(respond)](const jobs::Job& job) { respond(job_response(job)); });
+  spec.async = ep.cfg.async;
+  spec.suggested_wait = ep.cfg.suggested_wait;
+  jobs::JobService::Waiter waiter;
+  if (!spec.async) {
+    waiter = [respond, rpc](const jobs::Job& job) { respond(rpc ? rpc_answer(job) : web_answer(job)); };
+  }
+  auto job = jobs_.submit(std::move(spec), std::move(waiter));
+  if (!job) return respond(unavailable_answer(job.error()));
+  if ((*job)->spec.async) respond(handle_answer(**job));
 }
 
-http::Response job_response(const jobs::Job& job) {
-  if (job.state == jobs::JobState::Completed) {
-    auto r = tarp::success_text(job.result());
-    if (job.truncated) r.headers.emplace_back("X-Pie-Output-Truncated", "true");
-    return r;
-  }
-  const jobs::JobError e = job.error.value_or(jobs::JobError{jobs::JobError::Kind::Cancelled, "Cancelled", "job cancelled"});
-  json detail = json::object();
-  if (!job.server.empty()) detail["server"] = job.server;
-  if (!job.instance_id.empty()) detail["instance_id"] = job.instance_id;
-  if (!job.stderr_text.empty())
-    detail["stderr"] = job.stderr_text.size() > 4096 ? job.stderr_text.substr(job.stderr_text.size() - 4096) : job.stderr_text;
-  json extra = {{"job", job.id}};
-  if (!detail.empty()) extra["pie"] = detail;
-  using K = jobs::JobError::Kind;
-  switch (e.kind) {
-    case K::Unavailable: {
-      // TARP clients raise InvalidServerState for this type; Retry-After helps other clients.
-      auto r = tarp::error(503, "InvalidServerState", e.message, extra);
-      r.headers.emplace_back("Retry-After", "1");
-      return r;
+void TarpHttp::async_probe(http::Request& req, http::Responder& respond, bool fetch) {
+  auto params = request_params(req);
+  if (!params) return respond(tarp::error(400, "BadRequest", params.error()));
+  auto id = single(*params, "UUID");
+  if (!id) return respond(tarp::error(400, "BadRequest", id.error()));
+  if (id->empty()) return respond(tarp::error(400, "BadRequest", "missing required parameter 'UUID'"));
+  auto format = single(*params, "format");
+  if (!format || (!format->empty() && *format != "json" && *format != "pickle"))
+    return respond(tarp::error(400, "BadRequest", "parameter 'format' must be json or pickle"));
+  auto job = jobs_.find(*id);
+  if (!job)
+    return respond(tarp::error(404, "NotFound",
+                               "no job with UUID '" + *id + "' (finished jobs are forgotten once fetched, or after " +
+                                   std::to_string(jobs_.options().retention.count() / 1000) + " s)"));
+  if (!fetch) return respond(probe_answer(*job));
+  if (!jobs::is_finished(job->state)) return respond(in_progress_answer(*job));
+  auto answer = fetch_answer(*job, *format == "json");
+  jobs_.forget(job->id);  // a handle is fetched once, as TARP servers do
+  respond(std::move(answer));
+}
+
+void TarpHttp::list_jobs(http::Request& req, http::Responder& respond) {
+  auto params = request_params(req);
+  if (!params) return respond(tarp::error(400, "BadRequest", params.error()));
+  jobs::JobFilter filter;
+  for (const auto& [k, v] : *params) {
+    if (k == "state") {
+      bool known = false;
+      for (auto s : {jobs::JobState::Queued, jobs::JobState::Running, jobs::JobState::Completed,
+                     jobs::JobState::Failed, jobs::JobState::Cancelled})
+        if (v == jobs::to_string(s)) filter.state = s, known = true;
+      if (!known)
+        return respond(tarp::error(400, "BadRequest", "state must be queued, running, completed, failed or cancelled"));
+    } else if (k == "endpoint") {
+      filter.endpoint = v;
+    } else if (k == "limit") {
+      char* end = nullptr;
+      long n = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || *end || n < 1 || n > 10000)
+        return respond(tarp::error(400, "BadRequest", "limit must be a whole number from 1 to 10000"));
+      filter.limit = static_cast<std::size_t>(n);
+    } else {
+      return respond(tarp::error(400, "BadRequest", "unknown parameter '" + k + "' (takes state, endpoint, limit)"));
     }
-    case K::Timeout: return tarp::error(504, "Timeout", e.message, extra);
-    case K::Cancelled: return tarp::error(409, "Cancelled", e.message, extra);
-    case K::InferletFailed:
-      return tarp::error(502, e.type, "inferlet '" + job.spec.launch.inferlet + "' ended with " + e.type + ": " + e.message, extra);
-    case K::Rejected:
-    case K::SessionLost: return tarp::error(502, e.type, e.message, extra);
   }
-  return tarp::error(500, "Internal", e.message, extra);
+  json out = json::array();
+  for (const auto& job : jobs_.list(filter)) out.push_back(job_summary(*job));
+  respond(tarp::success(out, tarp::kJson));
+}
+
+void TarpHttp::cancel_job(http::Request& req, http::Responder& respond) {
+  auto params = request_params(req);
+  if (!params) return respond(tarp::error(400, "BadRequest", params.error()));
+  auto id = single(*params, "UUID");
+  if (!id) return respond(tarp::error(400, "BadRequest", id.error()));
+  if (id->empty()) return respond(tarp::error(400, "BadRequest", "missing required parameter 'UUID'"));
+  switch (jobs_.cancel(*id)) {
+    case jobs::JobService::CancelOutcome::NotFound:
+      return respond(tarp::error(404, "NotFound", "no job with UUID '" + *id + "'"));
+    case jobs::JobService::CancelOutcome::AlreadyFinished:
+      return respond(tarp::error(409, "AlreadyFinished", "job " + *id + " has already finished"));
+    case jobs::JobService::CancelOutcome::Cancelled:
+      return respond(tarp::success(json{{"ID", *id}, {"status", "cancelled"}}, tarp::kJson));
+  }
 }
 
 }  // namespace pg::frontdoor

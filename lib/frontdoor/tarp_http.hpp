@@ -1,11 +1,12 @@
-// The TARP front door over HTTP: discovery at GET /, and the web-like endpoints
-// (GET/POST /<name>) answered with TARP's JSON envelope. Each call is a job.
+// The TARP front door over HTTP: discovery at GET /, web-like endpoints (GET/POST /<name>),
+// RPC and async RPC (POST /<name> with pickled args), job handles (asyncProbe, asyncGet),
+// the gateway/ built-ins, and health probes. Every call is a job in the shared JobService.
 #pragma once
 
-#include <functional>
 #include <memory>
 #include <string>
 
+#include "cluster/cluster.hpp"
 #include "endpoints/registry.hpp"
 #include "http/message.hpp"
 #include "jobs/job_service.hpp"
@@ -14,22 +15,25 @@ namespace pg::frontdoor {
 
 class TarpHttp : public http::Handler {
  public:
-  /// `ready` says whether at least one Pie server can take work (for /readyz).
-  TarpHttp(std::shared_ptr<const endpoints::Registry> registry, jobs::JobService& jobs, std::function<bool()> ready);
+  TarpHttp(std::shared_ptr<const endpoints::Registry> registry, jobs::JobService& jobs,
+           std::shared_ptr<cluster::Cluster> cluster);
 
   void handle(http::Request req, http::Responder respond) override;
   http::Response transport_error(int status, std::string_view type, std::string_view message) override;
 
  private:
-  void call_endpoint(const endpoints::Endpoint& ep, http::Request& req, http::Responder& respond);
+  bool builtin(const std::string& path, http::Request& req, http::Responder& respond);
+  void call_web(const endpoints::Endpoint& ep, http::Request& req, http::Responder& respond);
+  void call_rpc(const endpoints::Endpoint& ep, http::Request& req, http::Responder& respond);
+  void run(const endpoints::Endpoint& ep, std::vector<std::string> args, bool rpc, http::Responder& respond);
+  void async_probe(http::Request& req, http::Responder& respond, bool fetch);
+  void list_jobs(http::Request& req, http::Responder& respond);
+  void cancel_job(http::Request& req, http::Responder& respond);
 
   std::shared_ptr<const endpoints::Registry> registry_;
   jobs::JobService& jobs_;
-  std::function<bool()> ready_;
+  std::shared_ptr<cluster::Cluster> cluster_;
   http::Response discovery_;
 };
-
-/// The HTTP answer for a finished job (success envelope or the mapped error).
-http::Response job_response(const jobs::Job& job);
 
 }  // namespace pg::frontdoor

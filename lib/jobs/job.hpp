@@ -41,7 +41,10 @@ struct JobSpec {
   std::string endpoint;
   pie::LaunchRequest launch;
   config::ResultSource result = config::ResultSource::Return;
+  config::ResultFormat format = config::ResultFormat::Text;
   std::chrono::milliseconds timeout{30000};
+  bool async = false;                            // a handle the caller polls (asyncProbe/asyncGet)
+  std::chrono::milliseconds suggested_wait{1000};  // what asyncProbe suggests while it runs
 };
 
 struct Job {
@@ -65,9 +68,11 @@ struct Job {
     return spec.result == config::ResultSource::Stdout ? stdout_text : return_value;
   }
 
+  double seconds_running() const;  // from launch to now or to the end; 0 before launch
+
   // Internal to JobService.
   std::vector<std::function<void(const Job&)>> waiters;
-  std::unique_ptr<boost::asio::steady_timer> deadline;
+  std::unique_ptr<boost::asio::steady_timer> deadline;  // released when the job ends
   std::size_t output_bytes = 0;
 };
 

@@ -3,7 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <algorithm>
 #include <random>
+
+#include <boost/asio/post.hpp>
 
 namespace pg::jobs {
 
@@ -35,25 +38,36 @@ std::string new_uuid() {
 JobService::JobService(asio::any_io_executor ex, std::shared_ptr<cluster::Cluster> cluster, JobServiceOptions opts)
     : ex_(std::move(ex)), cluster_(std::move(cluster)), opts_(opts) {}
 
+double Job::seconds_running() const {
+  if (started == Clock::time_point{}) return 0;
+  auto end = is_finished(state) ? finished : Clock::now();
+  return std::chrono::duration<double>(end - started).count();
+}
+
 JobService::~JobService() {
-  for (auto& [id, job] : live_)
+  for (auto& [id, job] : jobs_)
     if (job->deadline) job->deadline->cancel();
 }
 
-std::shared_ptr<Job> JobService::submit(JobSpec spec, Waiter on_end) {
+Result<std::shared_ptr<Job>> JobService::submit(JobSpec spec, Waiter on_end) {
+  sweep();
+  if (live_count_ >= opts_.max_live_jobs)
+    return make_error("the gateway is at its limit of " + std::to_string(opts_.max_live_jobs) +
+                      " running jobs; retry later");
   auto job = std::make_shared<Job>();
   job->id = new_uuid();
   job->spec = std::move(spec);
   job->created = Clock::now();
   job->created_wall = std::chrono::system_clock::now();
   if (on_end) job->waiters.push_back(std::move(on_end));
-  live_.emplace(job->id, job);
+  jobs_.emplace(job->id, job);
+  ++live_count_;
 
   job->deadline = std::make_unique<asio::steady_timer>(ex_, job->spec.timeout);
   std::weak_ptr<Job> weak = job;
   job->deadline->async_wait([this, weak](boost::system::error_code ec) {
     auto j = weak.lock();
-    if (ec || !j || is_finished(j->state)) return;
+    if (ec || !j || is_finished(j->state) || !j->deadline) return;
     std::string msg = "endpoint '" + j->spec.endpoint + "' timed out after " + std::to_string(j->spec.timeout.count()) + " ms";
     if (!j->instance_id.empty()) {
       cluster_->terminate(j->server, j->instance_id);
@@ -150,16 +164,71 @@ void JobService::finish(const std::shared_ptr<Job>& job, JobState state, std::op
   job->state = state;
   job->error = std::move(error);
   job->finished = Clock::now();
-  if (job->deadline) job->deadline->cancel();
-  live_.erase(job->id);
+  job->deadline.reset();  // destroying a timer cancels its wait; the handler holds no reference to it
+  --live_count_;
+  finished_order_.emplace_back(job->finished, job->id);
+  while (finished_order_.size() > opts_.max_finished_jobs) {
+    jobs_.erase(finished_order_.front().second);
+    finished_order_.pop_front();
+  }
   auto waiters = std::move(job->waiters);
   job->waiters.clear();
   for (auto& w : waiters) w(*job);
 }
 
-std::shared_ptr<Job> JobService::find(const std::string& id) const {
-  auto it = live_.find(id);
-  return it == live_.end() ? nullptr : it->second;
+void JobService::sweep() {
+  const auto cutoff = Clock::now() - opts_.retention;
+  while (!finished_order_.empty() && finished_order_.front().first < cutoff) {
+    auto it = jobs_.find(finished_order_.front().second);
+    if (it != jobs_.end() && is_finished(it->second->state)) jobs_.erase(it);
+    finished_order_.pop_front();
+  }
+}
+
+std::shared_ptr<Job> JobService::find(const std::string& id) {
+  sweep();
+  auto it = jobs_.find(id);
+  return it == jobs_.end() ? nullptr : it->second;
+}
+
+void JobService::on_end(const std::shared_ptr<Job>& job, Waiter w) {
+  if (!is_finished(job->state)) {
+    job->waiters.push_back(std::move(w));
+    return;
+  }
+  asio::post(ex_, [job, w = std::move(w)] { w(*job); });
+}
+
+JobService::CancelOutcome JobService::cancel(const std::string& id) {
+  auto job = find(id);
+  if (!job) return CancelOutcome::NotFound;
+  if (is_finished(job->state)) return CancelOutcome::AlreadyFinished;
+  std::string msg = "job cancelled by request";
+  if (!job->instance_id.empty()) {
+    cluster_->terminate(job->server, job->instance_id);
+    msg += "; instance " + job->instance_id + " on " + job->server + " terminated";
+  }
+  // A launch still in flight is terminated when Pie accepts it (see on_launched).
+  finish(job, JobState::Cancelled, JobError{JobError::Kind::Cancelled, "Cancelled", msg});
+  return CancelOutcome::Cancelled;
+}
+
+void JobService::forget(const std::string& id) {
+  auto it = jobs_.find(id);
+  if (it != jobs_.end() && is_finished(it->second->state)) jobs_.erase(it);
+}
+
+std::vector<std::shared_ptr<Job>> JobService::list(const JobFilter& filter) {
+  sweep();
+  std::vector<std::shared_ptr<Job>> out;
+  for (auto& [id, job] : jobs_) {
+    if (filter.state && job->state != *filter.state) continue;
+    if (!filter.endpoint.empty() && job->spec.endpoint != filter.endpoint) continue;
+    out.push_back(job);
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a->created > b->created; });
+  if (out.size() > filter.limit) out.resize(filter.limit);
+  return out;
 }
 
 }  // namespace pg::jobs

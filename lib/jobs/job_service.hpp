@@ -1,20 +1,34 @@
 // Runs jobs on the cluster: launch, collect output (bounded), enforce the deadline
-// (terminating the instance), and tell waiters once the job ends.
+// (terminating the instance), tell waiters once the job ends, and keep finished jobs for a
+// retention time so that handles can be polled. Every front door uses this one service.
 #pragma once
 
+#include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
 
 #include "cluster/cluster.hpp"
+#include "common/result.hpp"
 #include "jobs/job.hpp"
 
 namespace pg::jobs {
 
 struct JobServiceOptions {
-  std::size_t max_output_bytes = 16 << 20;  // per job, stdout + stderr + messages
+  std::size_t max_output_bytes = 16 << 20;  // per job: stdout + stderr + messages
+  std::size_t max_live_jobs = 10000;        // queued + running; beyond it submit() refuses
+  std::size_t max_finished_jobs = 100000;   // kept for polling; the oldest go first
+  std::chrono::milliseconds retention{600000};  // how long a finished job stays visible
+};
+
+struct JobFilter {
+  std::optional<JobState> state;
+  std::string endpoint;  // "" = any
+  std::size_t limit = 100;
 };
 
 class JobService {
@@ -24,22 +38,39 @@ class JobService {
   JobService(boost::asio::any_io_executor ex, std::shared_ptr<cluster::Cluster> cluster, JobServiceOptions opts = {});
   ~JobService();
 
-  /// Start a job; `on_end` runs once when it ends (completed, failed or cancelled).
-  std::shared_ptr<Job> submit(JobSpec spec, Waiter on_end);
-  /// A job still known to the service (running ones), or null.
-  std::shared_ptr<Job> find(const std::string& id) const;
-  std::size_t running() const { return live_.size(); }
+  /// Start a job; `on_end` runs once when it ends. Refused (with the reason) when the
+  /// live-job cap is reached.
+  Result<std::shared_ptr<Job>> submit(JobSpec spec, Waiter on_end = {});
+  /// A known job (running, or finished within retention and not forgotten), or null.
+  std::shared_ptr<Job> find(const std::string& id);
+  /// Call `w` when the job ends (at once, posted, if it already has).
+  void on_end(const std::shared_ptr<Job>& job, Waiter w);
+
+  enum class CancelOutcome { Cancelled, AlreadyFinished, NotFound };
+  /// Cancel a job: its instance is terminated and the job ends as Cancelled.
+  CancelOutcome cancel(const std::string& id);
+  /// Forget a finished job (a fetched async handle). Running jobs are not forgotten.
+  void forget(const std::string& id);
+  /// Newest first.
+  std::vector<std::shared_ptr<Job>> list(const JobFilter& filter);
+
+  std::size_t live() const { return live_count_; }
+  std::size_t known() const { return jobs_.size(); }
+  const JobServiceOptions& options() const { return opts_; }
 
  private:
   void on_launched(const std::shared_ptr<Job>& job, cluster::LaunchOutcome outcome);
   void append_output(Job& job, std::string& into, std::string_view text);
   void finish(const std::shared_ptr<Job>& job, JobState state, std::optional<JobError> error);
   pie::InstanceSink sink_for(const std::shared_ptr<Job>& job);
+  void sweep();
 
   boost::asio::any_io_executor ex_;
   std::shared_ptr<cluster::Cluster> cluster_;
   JobServiceOptions opts_;
-  std::unordered_map<std::string, std::shared_ptr<Job>> live_;
+  std::unordered_map<std::string, std::shared_ptr<Job>> jobs_;  // live and retained
+  std::deque<std::pair<Clock::time_point, std::string>> finished_order_;  // may hold forgotten ids
+  std::size_t live_count_ = 0;
 };
 
 /// A random UUID v4 ("xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx").

@@ -159,9 +159,10 @@ TEST_F(GatewayHttp, DiscoveryListsEndpointsForTarpClients) {
   ASSERT_FALSE(echo.is_null());
   EXPECT_EQ(echo["description"], "Echo the text back.");
   EXPECT_EQ(echo["query_params"], json::array({"text"}));
-  ASSERT_EQ(res["POST"].size(), 1u);
+  ASSERT_EQ(res["POST"].size(), 2u) << "complete, and the built-in gateway/cancel";
   EXPECT_EQ(res["POST"][0]["name"], "complete");
   EXPECT_EQ(res["POST"][0]["payload_mimetype"], "application/json");
+  EXPECT_EQ(res["POST"][1]["name"], "gateway/cancel");
 }
 
 TEST_F(GatewayHttp, NestedNameReachableAsTarpClientCallsIt) {
@@ -338,4 +339,28 @@ TEST(GatewayConfig, CheckConfigAcceptsTheShippedConfig) {
 TEST(GatewayConfig, MissingConfigFileExitsWith2) {
   pg::test::Process p({pg::test::binary_path("pie-gateway"), "--config", "/nonexistent/gw.yaml"});
   EXPECT_EQ(p.wait(10s), 2);
+}
+
+TEST(GatewayJobCap, FullLiveJobCapAnswers503InvalidServerState) {
+  StackOptions o;
+  o.endpoints_yaml =
+      "  - {name: sleep_async, kind: get, async: true, inferlet: std/sleep@0.1.0, params: [{name: ms, type: int}],"
+      " arguments: [\"--ms\", \"{ms}\"]}\n"
+      "jobs: {max_live: 2}\n";
+  Stack s(o);
+  auto c = s.client();
+  EXPECT_EQ(c.get("/sleep_async?ms=3000").status, 200);
+  EXPECT_EQ(c.get("/sleep_async?ms=3000").status, 200);
+  auto r = c.get("/sleep_async?ms=10");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.header("Retry-After"), "1");
+  auto j = body_json(r);
+  EXPECT_EQ(j["type"], "InvalidServerState");
+  EXPECT_NE(j["message"].get<std::string>().find("limit of 2 running jobs"), std::string::npos) << r.body;
+  // Cancelling one frees a slot.
+  auto jobs = body_json(c.get("/gateway/jobs?state=running"))["result"];
+  ASSERT_EQ(jobs.size(), 2u);
+  auto cancel = c.post("/gateway/cancel", json{{"UUID", jobs[0]["id"]}}.dump(), "application/json");
+  EXPECT_EQ(cancel.status, 200) << cancel.body;
+  EXPECT_EQ(c.get("/sleep_async?ms=10").status, 200);
 }

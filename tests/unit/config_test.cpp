@@ -67,7 +67,7 @@ TEST(Config, ReportsEveryErrorAtOnce) {
                                      "    result: everything\n"),
                        "f.yaml");
   ASSERT_FALSE(c);
-  EXPECT_NE(c.error().find("f.yaml:6:11: endpoints[0].kind: must be one of get, post (got 'put')"), std::string::npos)
+  EXPECT_NE(c.error().find("f.yaml:6:11: endpoints[0].kind: must be one of get, post, rpc, asyncrpc (got 'put')"), std::string::npos)
       << c.error();
   EXPECT_NE(c.error().find("endpoints[0].timeout: invalid duration 'soon'"), std::string::npos) << c.error();
   EXPECT_NE(c.error().find("endpoints[0].result: must be one of return, stdout"), std::string::npos) << c.error();
@@ -99,8 +99,12 @@ TEST(Config, DuplicateEndpointOfSameKind) {
                                      "  - {name: e, kind: post, inferlet: y}\n"),
                        "f.yaml");
   ASSERT_FALSE(c);
-  EXPECT_NE(c.error().find("duplicate endpoint 'e' of kind get"), std::string::npos) << c.error();
+  EXPECT_NE(c.error().find("endpoint 'e' of kind get clashes with the get endpoint of that name on line 5"), std::string::npos)
+      << c.error();
   EXPECT_EQ(c.error().find("of kind post"), std::string::npos) << c.error();
+  auto rpc = load_string(with_endpoint("  - {name: e, kind: post, inferlet: x}\n  - {name: e, kind: asyncrpc, inferlet: y}\n"), "f.yaml");
+  ASSERT_FALSE(rpc);
+  EXPECT_NE(rpc.error().find("kind asyncrpc clashes with the post endpoint"), std::string::npos) << rpc.error();
 }
 
 TEST(Config, NoServers) {

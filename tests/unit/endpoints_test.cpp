@@ -24,10 +24,16 @@ TEST(ArgTemplate, Errors) {
 }
 
 namespace {
+Registry build(const std::string& endpoints_yaml) {
+  auto c = pg::config::load_string("servers: [{name: a, uri: \"ws://127.0.0.1:1/\"}]\nendpoints:" + endpoints_yaml, "t.yaml");
+  EXPECT_TRUE(c) << c.error();
+  auto r = Registry::build(c->endpoints);
+  EXPECT_TRUE(r) << r.error();
+  return std::move(*r);
+}
+
 Registry registry() {
-  auto c = pg::config::load_string(R"(
-servers: [{name: a, uri: "ws://127.0.0.1:1/"}]
-endpoints:
+  return build(R"(
   - name: complete
     kind: get
     inferlet: std/text-completion@0.1.0
@@ -39,12 +45,7 @@ endpoints:
     arguments: ["--prompt", "{prompt}", "--max-tokens", "{max_tokens}", "--greedy={greedy}", "--t={temp}"]
   - {name: complete, kind: post, inferlet: x}
   - {name: tools/list, kind: get, inferlet: y}
-)",
-                                   "t.yaml");
-  EXPECT_TRUE(c) << c.error();
-  auto r = Registry::build(c->endpoints);
-  EXPECT_TRUE(r) << r.error();
-  return std::move(*r);
+)");
 }
 }  // namespace
 
@@ -63,7 +64,7 @@ TEST(Registry, FindsByNameKindAndUnderscoreAlias) {
 TEST(Registry, BindAppliesDefaultsAndTypes) {
   auto r = registry();
   const auto* ep = r.find("complete")->get;
-  auto args = ep->bind({{"prompt", "hi there"}, {"greedy", "YES"}});
+  auto args = ep->bind_named({{"prompt", "hi there"}, {"greedy", "YES"}});
   ASSERT_TRUE(args) << args.error();
   EXPECT_EQ(*args, (std::vector<std::string>{"--prompt", "hi there", "--max-tokens", "16", "--greedy=true", "--t=0.5"}));
 }
@@ -71,20 +72,70 @@ TEST(Registry, BindAppliesDefaultsAndTypes) {
 TEST(Registry, BindErrorsAreSpecific) {
   auto r = registry();
   const auto* ep = r.find("complete")->get;
-  auto missing = ep->bind({});
+  auto missing = ep->bind_named({});
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error(), "missing required parameter 'prompt'");
-  auto unknown = ep->bind({{"prompt", "x"}, {"max_token", "3"}});
+  auto unknown = ep->bind_named({{"prompt", "x"}, {"max_token", "3"}});
   ASSERT_FALSE(unknown);
   EXPECT_NE(unknown.error().find("unknown parameter 'max_token'"), std::string::npos);
   EXPECT_NE(unknown.error().find("prompt, max_tokens, greedy, temp"), std::string::npos) << unknown.error();
-  auto twice = ep->bind({{"prompt", "x"}, {"prompt", "y"}});
+  auto twice = ep->bind_named({{"prompt", "x"}, {"prompt", "y"}});
   ASSERT_FALSE(twice);
   EXPECT_EQ(twice.error(), "parameter 'prompt' is given more than once");
-  auto badint = ep->bind({{"prompt", "x"}, {"max_tokens", "12abc"}});
+  auto badint = ep->bind_named({{"prompt", "x"}, {"max_tokens", "12abc"}});
   ASSERT_FALSE(badint);
   EXPECT_EQ(badint.error(), "parameter 'max_tokens' must be a whole number (got '12abc')");
-  EXPECT_FALSE(ep->bind({{"prompt", "x"}, {"temp", "nan"}}));
-  EXPECT_FALSE(ep->bind({{"prompt", "x"}, {"greedy", "maybe"}}));
-  EXPECT_FALSE(ep->bind({{"prompt", "x"}, {"max_tokens", "99999999999999999999999"}}));
+  EXPECT_FALSE(ep->bind_named({{"prompt", "x"}, {"temp", "nan"}}));
+  EXPECT_FALSE(ep->bind_named({{"prompt", "x"}, {"greedy", "maybe"}}));
+  EXPECT_FALSE(ep->bind_named({{"prompt", "x"}, {"max_tokens", "99999999999999999999999"}}));
+}
+
+namespace {
+Registry rpc_registry() {
+  return build(R"(
+  - {name: echo_rpc, kind: rpc, inferlet: std/echo@0.1.0, arguments: ["{*args}"]}
+  - name: sleep_async
+    kind: asyncrpc
+    inferlet: std/sleep@0.1.0
+    params: [{name: ms, type: int}]
+    arguments: ["--ms", "{ms}"]
+  - name: gen
+    kind: rpc
+    inferlet: x
+    params: [{name: prompt}, {name: n, type: int, default: "1"}]
+    arguments: ["{prompt}", "-n", "{n}", "{*args}", "{**kwargs}"]
+)");
+}
+}  // namespace
+
+TEST(RpcBinding, SpreadsPositionalArguments) {
+  auto r = rpc_registry();
+  auto args = r.find("echo_rpc")->post->bind({{"a", "b"}, {}});
+  ASSERT_TRUE(args) << args.error();
+  EXPECT_EQ(*args, (std::vector<std::string>{"a", "b"}));
+  auto none = r.find("echo_rpc")->post->bind({{}, {}});
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
+}
+
+TEST(RpcBinding, PythonLikeSignature) {
+  auto r = rpc_registry();
+  const auto* sleep = r.find("sleep_async")->post;
+  EXPECT_TRUE(sleep->cfg.async);
+  EXPECT_EQ(*sleep->bind({{}, {{"ms", "300"}}}), (std::vector<std::string>{"--ms", "300"}));
+  EXPECT_EQ(*sleep->bind({{"300"}, {}}), (std::vector<std::string>{"--ms", "300"}));
+  auto too_many = sleep->bind({{"1", "2"}, {}});
+  ASSERT_FALSE(too_many);
+  EXPECT_EQ(too_many.error(), "endpoint 'sleep_async' takes 1 positional argument but 2 were given");
+  auto both = sleep->bind({{"1"}, {{"ms", "2"}}});
+  ASSERT_FALSE(both);
+  EXPECT_EQ(both.error(), "parameter 'ms' is given both by position and by name");
+
+  const auto* gen = r.find("gen")->post;
+  auto all = gen->bind({{"hi", "5", "extra"}, {{"temp", "0.5"}}});
+  ASSERT_TRUE(all) << all.error();
+  EXPECT_EQ(*all, (std::vector<std::string>{"hi", "-n", "5", "extra", "--temp", "0.5"}));
+  auto bad_kw = gen->bind({{"hi"}, {{"--evil", "x"}}});
+  ASSERT_FALSE(bad_kw);
+  EXPECT_NE(bad_kw.error().find("not a valid name"), std::string::npos);
 }

@@ -1,0 +1,208 @@
+// JobService against a fake cluster: states, deadlines, cancellation, retention and caps.
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <nlohmann/json.hpp>
+
+#include <thread>
+
+#include "jobs/job_service.hpp"
+
+using namespace std::chrono_literals;
+using pg::jobs::Job;
+using pg::jobs::JobService;
+using pg::jobs::JobServiceOptions;
+using pg::jobs::JobSpec;
+using pg::jobs::JobState;
+
+namespace {
+
+/// Launches are answered by the test: accept(), reject(), or never.
+class FakeCluster : public pg::cluster::Cluster {
+ public:
+  struct Pending {
+    pg::pie::LaunchRequest req;
+    pg::pie::InstanceSink sink;
+    pg::cluster::LaunchDone done;
+  };
+  void start() override {}
+  void stop() override {}
+  void launch(pg::pie::LaunchRequest req, pg::pie::InstanceSink sink, pg::cluster::LaunchDone done) override {
+    pending.push_back({std::move(req), std::move(sink), std::move(done)});
+  }
+  void terminate(const std::string& server, const std::string& id) override { terminated.push_back(server + "/" + id); }
+  bool ready() const override { return true; }
+  nlohmann::json describe() const override { return nlohmann::json::array(); }
+
+  /// Accept launch `i` as instance "inst-<i>" and return its sink.
+  pg::pie::InstanceSink& accept(std::size_t i) {
+    pending.at(i).done(pg::cluster::Placement{"s1", "inst-" + std::to_string(i)});
+    return pending.at(i).sink;
+  }
+  std::vector<Pending> pending;
+  std::vector<std::string> terminated;
+};
+
+struct Fixture {
+  explicit Fixture(JobServiceOptions o = {}) : cluster(std::make_shared<FakeCluster>()), jobs(io.get_executor(), cluster, o) {}
+  std::shared_ptr<Job> submit(std::chrono::milliseconds timeout = 10s, JobService::Waiter w = {}) {
+    JobSpec s;
+    s.endpoint = "e";
+    s.launch.inferlet = "std/echo@0.1.0";
+    s.timeout = timeout;
+    auto j = jobs.submit(std::move(s), std::move(w));
+    EXPECT_TRUE(j) << j.error();
+    return j ? *j : nullptr;
+  }
+  void run_for(std::chrono::milliseconds d) {
+    io.restart();
+    io.run_for(d);
+  }
+  boost::asio::io_context io;
+  std::shared_ptr<FakeCluster> cluster;
+  JobService jobs;
+};
+
+}  // namespace
+
+TEST(Jobs, CompletesWithOutputAndNotifiesOnce) {
+  Fixture f;
+  int calls = 0;
+  auto job = f.submit(10s, [&](const Job& j) {
+    ++calls;
+    EXPECT_EQ(j.state, JobState::Completed);
+  });
+  EXPECT_EQ(job->state, JobState::Queued);
+  auto& sink = f.cluster->accept(0);
+  EXPECT_EQ(job->state, JobState::Running);
+  EXPECT_EQ(job->instance_id, "inst-0");
+  sink.on_stdout("hel");
+  sink.on_stdout("lo");
+  sink.on_stderr("warn");
+  sink.on_message("m1");
+  sink.on_end(pg::pie::InstanceEnd::Completed, "done");
+  sink.on_end(pg::pie::InstanceEnd::Completed, "again");  // ignored
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(job->stdout_text, "hello");
+  EXPECT_EQ(job->stderr_text, "warn");
+  EXPECT_EQ(job->messages, std::vector<std::string>{"m1"});
+  EXPECT_EQ(job->result(), "done");
+  EXPECT_EQ(f.jobs.live(), 0u);
+  EXPECT_EQ(f.jobs.find(job->id), job) << "finished jobs stay visible within retention";
+}
+
+TEST(Jobs, InferletFailureAndRejection) {
+  Fixture f;
+  auto a = f.submit();
+  auto b = f.submit();
+  f.cluster->accept(0).on_end(pg::pie::InstanceEnd::Exception, "boom");
+  EXPECT_EQ(a->state, JobState::Failed);
+  EXPECT_EQ(a->error->type, "Exception");
+  EXPECT_EQ(a->error->message, "boom");
+  f.cluster->pending[1].done(pg::cluster::LaunchFailure{pg::cluster::LaunchFailure::Kind::Rejected, "no such program"});
+  EXPECT_EQ(b->state, JobState::Failed);
+  EXPECT_EQ(b->error->kind, pg::jobs::JobError::Kind::Rejected);
+}
+
+TEST(Jobs, DeadlineTerminatesTheInstance) {
+  Fixture f;
+  auto job = f.submit(30ms);
+  f.cluster->accept(0);
+  f.run_for(200ms);
+  EXPECT_EQ(job->state, JobState::Failed);
+  EXPECT_EQ(job->error->kind, pg::jobs::JobError::Kind::Timeout);
+  EXPECT_EQ(f.cluster->terminated, std::vector<std::string>{"s1/inst-0"});
+}
+
+TEST(Jobs, LaunchAcceptedAfterTheDeadlineIsTerminated) {
+  Fixture f;
+  auto job = f.submit(20ms);
+  f.run_for(100ms);
+  EXPECT_EQ(job->state, JobState::Failed);
+  EXPECT_TRUE(f.cluster->terminated.empty());
+  f.cluster->accept(0);
+  EXPECT_EQ(f.cluster->terminated, std::vector<std::string>{"s1/inst-0"}) << "no orphaned instance";
+}
+
+TEST(Jobs, CancelRunningAndQueued) {
+  Fixture f;
+  auto running = f.submit();
+  auto queued = f.submit();
+  f.cluster->accept(0);
+  EXPECT_EQ(f.jobs.cancel(running->id), JobService::CancelOutcome::Cancelled);
+  EXPECT_EQ(running->state, JobState::Cancelled);
+  EXPECT_EQ(f.cluster->terminated, std::vector<std::string>{"s1/inst-0"});
+  EXPECT_EQ(f.jobs.cancel(queued->id), JobService::CancelOutcome::Cancelled);
+  f.cluster->accept(1);
+  EXPECT_EQ(f.cluster->terminated.size(), 2u) << "the launch that lands after cancel is terminated";
+  EXPECT_EQ(f.jobs.cancel(running->id), JobService::CancelOutcome::AlreadyFinished);
+  EXPECT_EQ(f.jobs.cancel("nope"), JobService::CancelOutcome::NotFound);
+}
+
+TEST(Jobs, OutputIsBoundedAndMarkedTruncated) {
+  JobServiceOptions o;
+  o.max_output_bytes = 10;
+  Fixture f(o);
+  auto job = f.submit();
+  auto& sink = f.cluster->accept(0);
+  sink.on_stdout("0123456");
+  sink.on_stdout("789abc");
+  sink.on_end(pg::pie::InstanceEnd::Completed, "");
+  EXPECT_EQ(job->stdout_text, "0123456789");
+  EXPECT_TRUE(job->truncated);
+}
+
+TEST(Jobs, LiveCapRefusesNewJobs) {
+  JobServiceOptions o;
+  o.max_live_jobs = 2;
+  Fixture f(o);
+  f.submit();
+  f.submit();
+  JobSpec s;
+  auto third = f.jobs.submit(s);
+  ASSERT_FALSE(third);
+  EXPECT_NE(third.error().find("limit of 2 running jobs"), std::string::npos);
+  f.cluster->accept(0).on_end(pg::pie::InstanceEnd::Completed, "");
+  EXPECT_TRUE(f.jobs.submit(s)) << "a slot frees when a job ends";
+}
+
+TEST(Jobs, FinishedJobsAreCappedOldestFirstAndExpire) {
+  JobServiceOptions o;
+  o.max_finished_jobs = 3;
+  o.retention = 50ms;
+  Fixture f(o);
+  std::vector<std::shared_ptr<Job>> all;
+  for (int i = 0; i < 5; ++i) {
+    all.push_back(f.submit());
+    f.cluster->accept(static_cast<std::size_t>(i)).on_end(pg::pie::InstanceEnd::Completed, "");
+  }
+  EXPECT_EQ(f.jobs.known(), 3u);
+  EXPECT_EQ(f.jobs.find(all[0]->id), nullptr);
+  EXPECT_EQ(f.jobs.find(all[1]->id), nullptr);
+  EXPECT_NE(f.jobs.find(all[4]->id), nullptr);
+  std::this_thread::sleep_for(80ms);
+  EXPECT_EQ(f.jobs.find(all[4]->id), nullptr) << "gone after the retention time";
+  EXPECT_EQ(f.jobs.known(), 0u);
+}
+
+TEST(Jobs, ForgetListAndLateWaiters) {
+  Fixture f;
+  auto a = f.submit();
+  auto b = f.submit();
+  f.cluster->accept(0).on_end(pg::pie::InstanceEnd::Completed, "");
+  pg::jobs::JobFilter running;
+  running.state = JobState::Running;
+  EXPECT_TRUE(f.jobs.list(running).empty()) << "b is still queued";
+  f.cluster->accept(1);
+  ASSERT_EQ(f.jobs.list(running).size(), 1u);
+  EXPECT_EQ(f.jobs.list({}).size(), 2u);
+  EXPECT_EQ(f.jobs.list({}).front(), b) << "newest first";
+  bool late = false;
+  f.jobs.on_end(a, [&](const Job&) { late = true; });
+  f.run_for(50ms);
+  EXPECT_TRUE(late) << "a waiter added after the end still runs";
+  f.jobs.forget(b->id);
+  EXPECT_NE(f.jobs.find(b->id), nullptr) << "running jobs are not forgotten";
+  f.jobs.forget(a->id);
+  EXPECT_EQ(f.jobs.find(a->id), nullptr);
+}
