@@ -33,7 +33,7 @@ std::string iso8601(std::chrono::system_clock::time_point t) {
 
 // A completed job whose result cannot be delivered (a JSON result that is not JSON).
 http::Response bad_result(const jobs::Job& job, const std::string& why) {
-  return tarp::error(502, "BadInferletResult", why, json{{"job", job.id}});
+  return tarp::error(502, "BadInferletResult", why, json{{"job", job.id.str()}});
 }
 
 }  // namespace
@@ -45,13 +45,13 @@ http::Response unavailable_answer(const std::string& message) {
 }
 
 http::Response failure_answer(const jobs::Job& job) {
-  const jobs::JobError e = job.error.value_or(jobs::JobError{jobs::JobError::Kind::Cancelled, "Cancelled", "job cancelled"});
+  const jobs::JobError e = job.error ? *job.error : jobs::JobError{jobs::JobError::Kind::Cancelled, "Cancelled", "job cancelled"};
   json detail = json::object();
   if (!job.server.empty()) detail["server"] = job.server;
   if (!job.instance_id.empty()) detail["instance_id"] = job.instance_id;
   if (!job.stderr_text.empty())
     detail["stderr"] = job.stderr_text.size() > 4096 ? job.stderr_text.substr(job.stderr_text.size() - 4096) : job.stderr_text;
-  json extra = {{"job", job.id}};
+  json extra = {{"job", job.id.str()}};
   if (!detail.empty()) extra["pie"] = detail;
   using K = jobs::JobError::Kind;
   switch (e.kind) {
@@ -104,7 +104,7 @@ http::Response fetch_answer(const jobs::Job& job, bool json_format) {
 }
 
 http::Response handle_answer(const jobs::Job& job) {
-  return tarp::success(json{{"ID", job.id}, {"suggested_wait", seconds(job.spec.suggested_wait)}}, tarp::kJson);
+  return tarp::success(json{{"ID", job.id.str()}, {"suggested_wait", seconds(job.spec.suggested_wait)}}, tarp::kJson);
 }
 
 http::Response probe_answer(const jobs::Job& job) {
@@ -122,13 +122,13 @@ http::Response probe_answer(const jobs::Job& job) {
 
 http::Response in_progress_answer(const jobs::Job& job) {
   auto r = tarp::error(503, "OperationInProgress",
-                       "job " + job.id + " is still " + jobs::to_string(job.state) + "; retry after the suggested wait");
+                       "job " + job.id.str() + " is still " + jobs::to_string(job.state) + "; retry after the suggested wait");
   r.headers.emplace_back("Retry-After", retry_after(job));
   return r;
 }
 
 json job_summary(const jobs::Job& job) {
-  json j = {{"id", job.id},
+  json j = {{"id", job.id.str()},
             {"endpoint", job.spec.endpoint},
             {"inferlet", job.spec.launch.inferlet},
             {"state", jobs::to_string(job.state)},

@@ -12,6 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "config/model.hpp"
+#include "jobs/job_id.hpp"
 #include "pie/session.hpp"
 
 namespace pg::jobs {
@@ -48,7 +49,7 @@ struct JobSpec {
 };
 
 struct Job {
-  std::string id;  // UUID v4
+  JobId id;  // UUID v4 (JobId::str() prints it)
   JobSpec spec;
   JobState state = JobState::Queued;
   std::string server;
@@ -61,7 +62,7 @@ struct Job {
   std::vector<std::string> messages;
   std::string return_value;  // the Completed event's message
   bool truncated = false;    // output beyond the per-job cap was dropped
-  std::optional<JobError> error;
+  std::unique_ptr<JobError> error;  // set when failed or cancelled (most jobs never fail: kept off the struct)
 
   /// The value a caller gets: the return value or the collected stdout, per the endpoint.
   const std::string& result() const {

@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <cstdio>
 #include <algorithm>
 #include <random>
 
@@ -21,18 +20,6 @@ const char* to_string(JobState s) {
     case JobState::Cancelled: return "cancelled";
   }
   return "?";
-}
-
-std::string new_uuid() {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::uint64_t hi = rng(), lo = rng();
-  hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
-  lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 10
-  char buf[37];
-  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
-                static_cast<unsigned>((hi >> 16) & 0xffff), static_cast<unsigned>(hi & 0xffff),
-                static_cast<unsigned>(lo >> 48), static_cast<unsigned long long>(lo & 0xffffffffffffULL));
-  return buf;
 }
 
 JobService::JobService(asio::any_io_executor ex, std::shared_ptr<cluster::Cluster> cluster, JobServiceOptions opts)
@@ -55,7 +42,7 @@ Result<std::shared_ptr<Job>> JobService::submit(JobSpec spec, Waiter on_end) {
     return make_error("the gateway is at its limit of " + std::to_string(opts_.max_live_jobs) +
                       " running jobs; retry later");
   auto job = std::make_shared<Job>();
-  job->id = new_uuid();
+  job->id = JobId::random();
   job->spec = std::move(spec);
   job->created = Clock::now();
   job->created_wall = std::chrono::system_clock::now();
@@ -162,7 +149,7 @@ pie::InstanceSink JobService::sink_for(const std::shared_ptr<Job>& job) {
 void JobService::finish(const std::shared_ptr<Job>& job, JobState state, std::optional<JobError> error) {
   if (is_finished(job->state)) return;
   job->state = state;
-  job->error = std::move(error);
+  if (error) job->error = std::make_unique<JobError>(std::move(*error));
   job->finished = Clock::now();
   job->deadline.reset();  // destroying a timer cancels its wait; the handler holds no reference to it
   --live_count_;
@@ -185,9 +172,11 @@ void JobService::sweep() {
   }
 }
 
-std::shared_ptr<Job> JobService::find(const std::string& id) {
+std::shared_ptr<Job> JobService::find(std::string_view text) {
   sweep();
-  auto it = jobs_.find(id);
+  auto id = JobId::parse(text);
+  if (!id) return nullptr;
+  auto it = jobs_.find(*id);
   return it == jobs_.end() ? nullptr : it->second;
 }
 
@@ -199,7 +188,7 @@ void JobService::on_end(const std::shared_ptr<Job>& job, Waiter w) {
   asio::post(ex_, [job, w = std::move(w)] { w(*job); });
 }
 
-JobService::CancelOutcome JobService::cancel(const std::string& id) {
+JobService::CancelOutcome JobService::cancel(std::string_view id) {
   auto job = find(id);
   if (!job) return CancelOutcome::NotFound;
   if (is_finished(job->state)) return CancelOutcome::AlreadyFinished;
@@ -213,7 +202,7 @@ JobService::CancelOutcome JobService::cancel(const std::string& id) {
   return CancelOutcome::Cancelled;
 }
 
-void JobService::forget(const std::string& id) {
+void JobService::forget(const JobId& id) {
   auto it = jobs_.find(id);
   if (it != jobs_.end() && is_finished(it->second->state)) jobs_.erase(it);
 }

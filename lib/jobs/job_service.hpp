@@ -42,15 +42,15 @@ class JobService {
   /// live-job cap is reached.
   Result<std::shared_ptr<Job>> submit(JobSpec spec, Waiter on_end = {});
   /// A known job (running, or finished within retention and not forgotten), or null.
-  std::shared_ptr<Job> find(const std::string& id);
+  std::shared_ptr<Job> find(std::string_view id);
   /// Call `w` when the job ends (at once, posted, if it already has).
   void on_end(const std::shared_ptr<Job>& job, Waiter w);
 
   enum class CancelOutcome { Cancelled, AlreadyFinished, NotFound };
   /// Cancel a job: its instance is terminated and the job ends as Cancelled.
-  CancelOutcome cancel(const std::string& id);
+  CancelOutcome cancel(std::string_view id);
   /// Forget a finished job (a fetched async handle). Running jobs are not forgotten.
-  void forget(const std::string& id);
+  void forget(const JobId& id);
   /// Newest first.
   std::vector<std::shared_ptr<Job>> list(const JobFilter& filter);
 
@@ -68,12 +68,9 @@ class JobService {
   boost::asio::any_io_executor ex_;
   std::shared_ptr<cluster::Cluster> cluster_;
   JobServiceOptions opts_;
-  std::unordered_map<std::string, std::shared_ptr<Job>> jobs_;  // live and retained
-  std::deque<std::pair<Clock::time_point, std::string>> finished_order_;  // may hold forgotten ids
+  std::unordered_map<JobId, std::shared_ptr<Job>, JobIdHash> jobs_;  // live and retained
+  std::deque<std::pair<Clock::time_point, JobId>> finished_order_;     // may hold forgotten ids
   std::size_t live_count_ = 0;
 };
-
-/// A random UUID v4 ("xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx").
-std::string new_uuid();
 
 }  // namespace pg::jobs

@@ -88,7 +88,7 @@ TEST(Jobs, CompletesWithOutputAndNotifiesOnce) {
   EXPECT_EQ(job->messages, std::vector<std::string>{"m1"});
   EXPECT_EQ(job->result(), "done");
   EXPECT_EQ(f.jobs.live(), 0u);
-  EXPECT_EQ(f.jobs.find(job->id), job) << "finished jobs stay visible within retention";
+  EXPECT_EQ(f.jobs.find(job->id.str()), job) << "finished jobs stay visible within retention";
 }
 
 TEST(Jobs, InferletFailureAndRejection) {
@@ -129,13 +129,13 @@ TEST(Jobs, CancelRunningAndQueued) {
   auto running = f.submit();
   auto queued = f.submit();
   f.cluster->accept(0);
-  EXPECT_EQ(f.jobs.cancel(running->id), JobService::CancelOutcome::Cancelled);
+  EXPECT_EQ(f.jobs.cancel(running->id.str()), JobService::CancelOutcome::Cancelled);
   EXPECT_EQ(running->state, JobState::Cancelled);
   EXPECT_EQ(f.cluster->terminated, std::vector<std::string>{"s1/inst-0"});
-  EXPECT_EQ(f.jobs.cancel(queued->id), JobService::CancelOutcome::Cancelled);
+  EXPECT_EQ(f.jobs.cancel(queued->id.str()), JobService::CancelOutcome::Cancelled);
   f.cluster->accept(1);
   EXPECT_EQ(f.cluster->terminated.size(), 2u) << "the launch that lands after cancel is terminated";
-  EXPECT_EQ(f.jobs.cancel(running->id), JobService::CancelOutcome::AlreadyFinished);
+  EXPECT_EQ(f.jobs.cancel(running->id.str()), JobService::CancelOutcome::AlreadyFinished);
   EXPECT_EQ(f.jobs.cancel("nope"), JobService::CancelOutcome::NotFound);
 }
 
@@ -177,11 +177,11 @@ TEST(Jobs, FinishedJobsAreCappedOldestFirstAndExpire) {
     f.cluster->accept(static_cast<std::size_t>(i)).on_end(pg::pie::InstanceEnd::Completed, "");
   }
   EXPECT_EQ(f.jobs.known(), 3u);
-  EXPECT_EQ(f.jobs.find(all[0]->id), nullptr);
-  EXPECT_EQ(f.jobs.find(all[1]->id), nullptr);
-  EXPECT_NE(f.jobs.find(all[4]->id), nullptr);
+  EXPECT_EQ(f.jobs.find(all[0]->id.str()), nullptr);
+  EXPECT_EQ(f.jobs.find(all[1]->id.str()), nullptr);
+  EXPECT_NE(f.jobs.find(all[4]->id.str()), nullptr);
   std::this_thread::sleep_for(80ms);
-  EXPECT_EQ(f.jobs.find(all[4]->id), nullptr) << "gone after the retention time";
+  EXPECT_EQ(f.jobs.find(all[4]->id.str()), nullptr) << "gone after the retention time";
   EXPECT_EQ(f.jobs.known(), 0u);
 }
 
@@ -202,7 +202,25 @@ TEST(Jobs, ForgetListAndLateWaiters) {
   f.run_for(50ms);
   EXPECT_TRUE(late) << "a waiter added after the end still runs";
   f.jobs.forget(b->id);
-  EXPECT_NE(f.jobs.find(b->id), nullptr) << "running jobs are not forgotten";
+  EXPECT_NE(f.jobs.find(b->id.str()), nullptr) << "running jobs are not forgotten";
   f.jobs.forget(a->id);
-  EXPECT_EQ(f.jobs.find(a->id), nullptr);
+  EXPECT_EQ(f.jobs.find(a->id.str()), nullptr);
+}
+
+TEST(JobId, RoundTripAndRejects) {
+  for (int i = 0; i < 100; ++i) {
+    auto id = pg::jobs::JobId::random();
+    auto text = id.str();
+    ASSERT_EQ(text.size(), 36u);
+    EXPECT_EQ(text[14], '4') << "version 4";
+    EXPECT_NE(std::string("89ab").find(text[19]), std::string::npos) << "variant 10";
+    auto back = pg::jobs::JobId::parse(text);
+    ASSERT_TRUE(back);
+    EXPECT_EQ(*back, id);
+  }
+  EXPECT_TRUE(pg::jobs::JobId::parse("0A386E63-7908-42F6-88B9-F7823537133D"));
+  EXPECT_FALSE(pg::jobs::JobId::parse("0a386e63-7908-42f6-88b9-f7823537133"));
+  EXPECT_FALSE(pg::jobs::JobId::parse("0a386e63x7908-42f6-88b9-f7823537133d"));
+  EXPECT_FALSE(pg::jobs::JobId::parse("0a386e63-7908-42f6-88b9-f7823537133g"));
+  EXPECT_FALSE(pg::jobs::JobId::parse(""));
 }
