@@ -9,35 +9,15 @@ cd "$(dirname "$0")/.."
 DURATION=${1:-10}
 CONNS=${2:-"8 32 128"}
 BIN=${BUILD_DIR:-build}/bin
-WORK=$(mktemp -d /tmp/pg-bench-XXXXXX)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT INT TERM
-
+source bench/common.sh
 for tool in wrk nginx; do command -v $tool >/dev/null || { echo "missing $tool: run tools/install-deps.sh"; exit 1; }; done
-[ -x "$BIN/pie-gateway" ] || { echo "build first: tools/build.sh"; exit 1; }
-
-port_of() {  # wait for "listening on HOST:PORT" in a file
-  for _ in $(seq 1 200); do
-    p=$(grep -o 'listening on [0-9.]*:[0-9]*' "$1" 2>/dev/null | head -1 | sed 's/.*://') && [ -n "$p" ] && { echo "$p"; return; }
-    sleep 0.05
-  done
-  echo "no port in $1" >&2; exit 1
-}
-
-"$BIN/pie-sim" --port 0 >"$WORK/sim.out" 2>"$WORK/sim.err" & PIDS+=($!)
-SIM_PORT=$(port_of "$WORK/sim.out")
-cat >"$WORK/gw.yaml" <<YAML
-listen: {http: "127.0.0.1:0"}
-logging: {level: warn}
+need_binaries pie-sim pie-gateway
+start_sim
+start_gateway "logging: {level: warn}
 servers:
-  - {name: sim, uri: "ws://127.0.0.1:$SIM_PORT/", sessions: ${SESSIONS:-4}}
+  - {name: sim, uri: \"ws://127.0.0.1:$SIM_PORT/\", sessions: ${SESSIONS:-4}}
 endpoints:
-  - {name: echo, kind: get, inferlet: std/echo@0.1.0, params: [{name: text}], arguments: ["{text}"]}
-YAML
-"$BIN/pie-gateway" --config "$WORK/gw.yaml" >"$WORK/gw.out" 2>"$WORK/gw.err" & PIDS+=($!)
-GW_PORT=$(port_of "$WORK/gw.out")
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$GW_PORT/readyz" >/dev/null && break; sleep 0.05; done
+  - {name: echo, kind: get, inferlet: std/echo@0.1.0, params: [{name: text}], arguments: [\"{text}\"]}"
 
 NGINX_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 mkdir -p "$WORK/nginx"

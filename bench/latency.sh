@@ -19,40 +19,16 @@ WARMUP=${WARMUP:-2}
 CONNECTIONS=${CONNECTIONS:-32}
 SESSIONS=${SESSIONS:-4}
 BIN=${BUILD_DIR:-build}/bin
-WORK=$(mktemp -d /tmp/pg-latency-XXXXXX)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT INT TERM
-
-for b in pie-sim pie-gateway pg-loadgen; do
-  [ -x "$BIN/$b" ] || { echo "missing $BIN/$b: build first (tools/build.sh, or BUILD_DIR=...)"; exit 1; }
-done
-
-port_of() {  # wait for "listening on HOST:PORT" in a file
-  for _ in $(seq 1 200); do
-    p=$(grep -o 'listening on [0-9.]*:[0-9]*' "$1" 2>/dev/null | head -1 | sed 's/.*://') && [ -n "$p" ] && { echo "$p"; return; }
-    sleep 0.05
-  done
-  echo "no port in $1" >&2; exit 1
-}
-
-"$BIN/pie-sim" --port 0 >"$WORK/sim.out" 2>"$WORK/sim.err" & PIDS+=($!)
-SIM_PORT=$(port_of "$WORK/sim.out")
-cat >"$WORK/gw.yaml" <<YAML
-listen: {http: "127.0.0.1:0"}
-logging: {level: warn}
+source bench/common.sh
+need_binaries pie-sim pie-gateway pg-loadgen
+start_sim
+start_gateway "logging: {level: warn}
 servers:
-  - {name: sim, uri: "ws://127.0.0.1:$SIM_PORT/", sessions: $SESSIONS}
+  - {name: sim, uri: \"ws://127.0.0.1:$SIM_PORT/\", sessions: $SESSIONS}
 endpoints:
-  - {name: echo, kind: get, inferlet: std/echo@0.1.0, params: [{name: text}], arguments: ["{text}"]}
-YAML
-"$BIN/pie-gateway" --config "$WORK/gw.yaml" >"$WORK/gw.out" 2>"$WORK/gw.err" & PIDS+=($!)
-GW_PORT=$(port_of "$WORK/gw.out")
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$GW_PORT/readyz" >/dev/null && break; sleep 0.05; done
+  - {name: echo, kind: get, inferlet: std/echo@0.1.0, params: [{name: text}], arguments: [\"{text}\"]}"
 curl -sf "http://127.0.0.1:$GW_PORT/echo?text=hello" >/dev/null || { echo "gateway does not answer"; cat "$WORK/gw.err"; exit 1; }
 
-SIM_PID=${PIDS[0]}
-GW_PID=${PIDS[1]}
 TICK=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime of a process, in clock ticks
 
