@@ -1,19 +1,166 @@
 // pie-gateway: TARP over HTTP in front of Pie inference servers.
+//
+// Signals (all handled on the io_context, so never concurrently with the gateway's work):
+//   SIGTERM/SIGINT  graceful drain (Gateway::shutdown), then exit 0; a second one stops at once.
+//   SIGHUP          re-read --config, validate, apply (Gateway::reload); a bad file keeps the old config.
+// Under systemd (Type=notify) it reports READY/RELOADING/STOPPING/STATUS and pings the watchdog.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <string>
+#include <utility>
 
 #include "app/gateway.hpp"
 #include "config/loader.hpp"
+#include "obs/systemd_notify.hpp"
 
 #ifndef PG_VERSION
 #define PG_VERSION "0.0.0"
 #endif
+
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr std::chrono::seconds kStatusRefresh = 10s;
+
+pg::Result<pg::config::Config> load_config(const std::string& path) {
+  return path.empty() ? pg::config::load_string(pg::app::embedded_default_config(), "<embedded config/gateway.yaml>")
+                      : pg::config::load_file(path);
+}
+
+const char* signal_name(int sig) {
+  switch (sig) {
+    case SIGTERM: return "SIGTERM";
+    case SIGINT: return "SIGINT";
+    case SIGHUP: return "SIGHUP";
+    default: return "signal";
+  }
+}
+
+/// The running daemon: the gateway, its signals and its systemd notifications, on one io_context.
+class Daemon {
+ public:
+  Daemon(boost::asio::io_context& io, pg::config::Config cfg, std::string config_path, std::string log_level_override)
+      : io_(io),
+        cfg_(cfg),
+        config_path_(std::move(config_path)),
+        log_level_override_(std::move(log_level_override)),
+        gateway_(io, std::move(cfg)),
+        notifier_(io),
+        signals_(io, SIGINT, SIGTERM, SIGHUP),
+        status_timer_(io) {}
+
+  int run() {
+    auto port = gateway_.start();
+    if (!port) {
+      spdlog::critical("{}", port.error());
+      notifier_.status("failed to start: " + port.error());
+      return 1;
+    }
+    // Tests and scripts read this line to learn the port (listen.http may say port 0).
+    std::printf("pie-gateway listening on %s:%u\n", cfg_.http.host.c_str(), static_cast<unsigned>(*port));
+    std::fflush(stdout);
+    spdlog::info("pie-gateway {} serving TARP on http://{}:{} ({} endpoints, config {})", PG_VERSION, cfg_.http.host,
+                 *port, cfg_.endpoints.size(), cfg_.source);
+
+    wait_for_signal();
+    notifier_.ready(gateway_.status_line());
+    notifier_.start_watchdog();
+    if (notifier_.enabled()) refresh_status();
+    io_.run();
+    return 0;
+  }
+
+ private:
+  void wait_for_signal() {
+    signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+      if (ec) return;
+      if (sig == SIGHUP) {
+        reload();
+      } else {
+        stop(sig);
+      }
+      wait_for_signal();
+    });
+  }
+
+  void stop(int sig) {
+    if (draining_) {
+      spdlog::warn("{} while draining: stopping now", signal_name(sig));
+      gateway_.stop();
+      io_.stop();
+      return;
+    }
+    draining_ = true;
+    const auto drain = cfg_.shutdown.drain_timeout;
+    spdlog::info("{}: graceful shutdown (drain up to {} ms; a second signal stops at once)", signal_name(sig),
+                 drain.count());
+    notifier_.stopping();
+    status_timer_.cancel();
+    gateway_.shutdown(drain, [this] {
+      spdlog::info("drained: exiting");
+      io_.stop();
+    });
+  }
+
+  void reload() {
+    if (draining_) {
+      spdlog::info("SIGHUP while draining: ignored");
+      return;
+    }
+    notifier_.reloading();
+    if (config_path_.empty()) {
+      spdlog::info("SIGHUP: running on the embedded default configuration (no --config): nothing to re-read");
+    } else {
+      spdlog::info("SIGHUP: reloading {}", config_path_);
+      auto next = load_config(config_path_);
+      if (!next) {
+        spdlog::error("reload failed, keeping the running configuration: invalid configuration:\n{}", next.error());
+      } else {
+        pg::config::Config kept = *next;
+        auto applied = gateway_.reload(std::move(*next));
+        if (!applied) {
+          spdlog::error("reload failed, keeping the running configuration: {}", applied.error());
+        } else {
+          cfg_ = std::move(kept);
+          // The gateway logs what it applied; the level follows the file unless --log-level pinned it.
+          if (log_level_override_.empty()) spdlog::set_level(spdlog::level::from_str(cfg_.logging.level));
+        }
+      }
+    }
+    notifier_.ready(gateway_.status_line());
+  }
+
+  void refresh_status() {
+    status_timer_.expires_after(kStatusRefresh);
+    status_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || draining_) return;
+      notifier_.status(gateway_.status_line());
+      refresh_status();
+    });
+  }
+
+  boost::asio::io_context& io_;
+  pg::config::Config cfg_;  // the configuration in force (the last one that loaded and applied)
+  std::string config_path_;
+  std::string log_level_override_;
+  pg::app::Gateway gateway_;
+  pg::obs::SystemdNotifier notifier_;
+  boost::asio::signal_set signals_;
+  boost::asio::steady_timer status_timer_;
+  bool draining_ = false;
+};
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App cli{"pie-gateway: TARP (HTTP) front door for Pie inference servers"};
@@ -21,10 +168,11 @@ int main(int argc, char** argv) {
   bool check_only = false;
   bool version = false;
   std::string log_level;
-  cli.add_option("-c,--config", config_path, "YAML configuration file (default: the embedded config/gateway.yaml)");
+  cli.add_option("-c,--config", config_path,
+                 "YAML configuration file (default: the embedded config/gateway.yaml); SIGHUP re-reads it");
   cli.add_flag("--check-config", check_only, "Validate the configuration and exit (0 = valid, 2 = invalid)");
   cli.add_flag("--version", version, "Print the version and exit");
-  cli.add_option("--log-level", log_level, "trace, debug, info, warn, error (overrides logging.level)");
+  cli.add_option("--log-level", log_level, "trace, debug, info, warn, error (overrides logging.level, also on reload)");
   CLI11_PARSE(cli, argc, argv);
 
   if (version) {
@@ -34,8 +182,7 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("pie-gateway"));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
 
-  auto cfg = config_path.empty() ? pg::config::load_string(pg::app::embedded_default_config(), "<embedded config/gateway.yaml>")
-                                 : pg::config::load_file(config_path);
+  auto cfg = load_config(config_path);
   if (!cfg) {
     std::cerr << "invalid configuration:\n" << cfg.error() << "\n";
     return 2;
@@ -45,29 +192,9 @@ int main(int argc, char** argv) {
               << cfg->servers.size() << " Pie servers)\n";
     return 0;
   }
-  auto level = spdlog::level::from_str(log_level.empty() ? cfg->logging.level : log_level);
-  spdlog::set_level(level);
+  spdlog::set_level(spdlog::level::from_str(log_level.empty() ? cfg->logging.level : log_level));
 
   boost::asio::io_context io(1);
-  pg::app::Gateway gateway(io, *cfg);
-  auto port = gateway.start();
-  if (!port) {
-    spdlog::critical("{}", port.error());
-    return 1;
-  }
-  // Tests and scripts read this line to learn the port (listen.http may say port 0).
-  std::printf("pie-gateway listening on %s:%u\n", cfg->http.host.c_str(), static_cast<unsigned>(*port));
-  std::fflush(stdout);
-  spdlog::info("pie-gateway {} serving TARP on http://{}:{} ({} endpoints, config {})", PG_VERSION, cfg->http.host,
-               *port, cfg->endpoints.size(), cfg->source);
-
-  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
-    if (ec) return;
-    spdlog::info("signal {}: stopping", sig);
-    gateway.stop();
-    io.stop();
-  });
-  io.run();
-  return 0;
+  Daemon daemon(io, std::move(*cfg), config_path, log_level);
+  return daemon.run();
 }

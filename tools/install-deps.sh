@@ -11,6 +11,7 @@ PACKAGES=(
   libcli11-dev libtomlplusplus-dev librust-blake3-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev openssh-client curl python3 python3-requests wrk nginx-light
+  systemd  # systemd-analyze verify (deploy/pie-gateway.service)
 )
 
 missing=()

@@ -1,5 +1,7 @@
 #include "app/gateway.hpp"
 
+#include <boost/asio/steady_timer.hpp>
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "cluster/cluster.hpp"
@@ -7,13 +9,48 @@
 #include "frontdoor/tarp_http.hpp"
 #include "http/server.hpp"
 #include "jobs/job_service.hpp"
+#include "obs/metrics.hpp"
 
 namespace pg::app {
+
+namespace {
+
+jobs::JobServiceOptions job_options(const config::Jobs& j) {
+  jobs::JobServiceOptions o;
+  o.retention = j.retention;
+  o.max_live_jobs = j.max_live;
+  o.max_finished_jobs = j.max_finished;
+  o.max_output_bytes = j.max_output_bytes;
+  return o;
+}
+
+/// Scrape-time gauges: jobs by state, and each Pie server's sessions (from describe()).
+void refresh_gauges(obs::Metrics& m, jobs::JobService* jobs, const cluster::Cluster* cluster) {
+  if (jobs) {
+    auto c = jobs->counts();
+    m.set_jobs(c.queued, c.running, c.finished);
+  }
+  if (cluster) {
+    std::vector<obs::Metrics::PieServerState> servers;
+    for (const auto& s : cluster->describe()) {
+      obs::Metrics::PieServerState st;
+      st.name = s.value("name", "");
+      st.sessions_open = s.value("sessions_open", std::size_t{0});
+      st.instances_in_flight = s.value("instances_in_flight", std::size_t{0});
+      st.up = st.sessions_open > 0;
+      servers.push_back(std::move(st));
+    }
+    m.set_pie_servers(servers);
+  }
+}
+
+}  // namespace
 
 struct Gateway::Impl {
   Impl(boost::asio::io_context& io, config::Config c) : io(io), cfg(std::move(c)) {}
   boost::asio::io_context& io;
   config::Config cfg;
+  obs::Metrics metrics;  // first: outlives everything that counts into it
   std::shared_ptr<cluster::Cluster> cluster;
   std::unique_ptr<jobs::JobService> jobs;
   std::unique_ptr<frontdoor::TarpHttp> tarp;
@@ -28,15 +65,11 @@ Result<std::uint16_t> Gateway::start() {
   auto& d = *impl_;
   auto registry = endpoints::Registry::build(d.cfg.endpoints);
   if (!registry) return make_error(registry.error());
-  d.cluster = cluster::make_pie_cluster(d.io.get_executor(), d.cfg.servers);
-  jobs::JobServiceOptions jo;
-  jo.retention = d.cfg.jobs.retention;
-  jo.max_live_jobs = d.cfg.jobs.max_live;
-  jo.max_finished_jobs = d.cfg.jobs.max_finished;
-  jo.max_output_bytes = d.cfg.jobs.max_output_bytes;
-  d.jobs = std::make_unique<jobs::JobService>(d.io.get_executor(), d.cluster, jo);
+  d.cluster = cluster::make_pie_cluster(d.io.get_executor(), d.cfg.servers, &d.metrics);
+  d.jobs = std::make_unique<jobs::JobService>(d.io.get_executor(), d.cluster, job_options(d.cfg.jobs), &d.metrics);
+  d.metrics.on_scrape([&d] { refresh_gauges(d.metrics, d.jobs.get(), d.cluster.get()); });
   d.tarp = std::make_unique<frontdoor::TarpHttp>(std::make_shared<endpoints::Registry>(std::move(*registry)), *d.jobs,
-                                                  d.cluster);
+                                                  d.cluster, &d.metrics);
   d.http = std::make_unique<http::Server>(d.io, d.cfg.http, d.cfg.limits, *d.tarp);
   auto port = d.http->start();
   if (!port) return port;
@@ -48,6 +81,93 @@ void Gateway::stop() {
   if (!impl_) return;
   if (impl_->http) impl_->http->stop();
   if (impl_->cluster) impl_->cluster->stop();
+}
+
+namespace {
+
+/// Calls `step` every `period` until it returns true or `deadline` passes, then `done(finished)`.
+void poll_until(boost::asio::io_context& io, std::chrono::steady_clock::time_point deadline,
+                std::function<bool()> step, std::function<void(bool)> done) {
+  if (step()) return done(true);
+  if (std::chrono::steady_clock::now() >= deadline) return done(false);
+  auto t = std::make_shared<boost::asio::steady_timer>(io, std::chrono::milliseconds(20));
+  t->async_wait([&io, t, deadline, step = std::move(step), done = std::move(done)](boost::system::error_code) mutable {
+    poll_until(io, deadline, std::move(step), std::move(done));
+  });
+}
+
+}  // namespace
+
+void Gateway::shutdown(std::chrono::milliseconds drain_timeout, std::function<void()> done) {
+  auto& d = *impl_;
+  if (!d.http) return done();
+  d.http->stop();  // no new connections; idle ones close, busy ones close after their answer
+  const auto start = std::chrono::steady_clock::now();
+  spdlog::info("draining: {} HTTP requests in flight, {} jobs running (up to {} ms)", d.http->busy_connections(),
+               d.jobs->live(), drain_timeout.count());
+  poll_until(
+      d.io, start + drain_timeout, [&d] { return d.http->busy_connections() == 0; },
+      [this, &d, done = std::move(done)](bool drained) mutable {
+        if (!drained) {
+          // Callers still waiting get 503 (their jobs fail as Unavailable) and their instances end.
+          auto n = d.jobs->abort_if([](const jobs::Job& j) { return !j.spec.async; },
+                                    jobs::JobError{jobs::JobError::Kind::Unavailable, "ShuttingDown",
+                                                   "the gateway is shutting down; retry on another instance"});
+          spdlog::warn("drain time over: {} sync calls answered 503 and their Pie instances terminated", n);
+        }
+        std::size_t async_running = d.jobs->live();
+        if (async_running > 0) {
+          if (d.cfg.shutdown.terminate_async_jobs) {
+            d.jobs->abort_if([](const jobs::Job&) { return true; },
+                             jobs::JobError{jobs::JobError::Kind::Cancelled, "ShuttingDown", "the gateway shut down"});
+            spdlog::info("shutdown: terminated the Pie instances of {} running async jobs (shutdown.async_jobs: terminate)",
+                         async_running);
+          } else {
+            spdlog::info("shutdown: left the Pie instances of {} running async jobs detached (shutdown.async_jobs: detach)",
+                         async_running);
+          }
+        }
+        // Let the terminate requests be answered before the sessions close (bounded).
+        poll_until(
+            d.io, std::chrono::steady_clock::now() + std::chrono::seconds(1),
+            [&d] { return d.cluster->pending_requests() == 0 && d.http->open_connections() == 0; },
+            [this, done = std::move(done)](bool) {
+              stop();
+              done();
+            });
+      });
+}
+
+Result<bool> Gateway::reload(config::Config cfg) {
+  auto& d = *impl_;
+  if (cfg.http.host != d.cfg.http.host || (cfg.http.port != d.cfg.http.port && cfg.http.port != 0))
+    return make_error("listen.http cannot change while running (" + d.cfg.http.host + ":" +
+                      std::to_string(d.cfg.http.port) + " -> " + cfg.http.host + ":" + std::to_string(cfg.http.port) +
+                      "): restart the service to move it");
+  auto registry = endpoints::Registry::build(cfg.endpoints);
+  if (!registry) return make_error(registry.error());
+  d.tarp->set_registry(std::make_shared<endpoints::Registry>(std::move(*registry)));
+  d.jobs->set_options(job_options(cfg.jobs));
+  d.http->set_limits(cfg.limits);
+  d.cluster->reconfigure(cfg.servers);
+  auto old_port = d.cfg.http.port;
+  d.cfg = std::move(cfg);
+  d.cfg.http.port = old_port;
+  spdlog::info("configuration reloaded from {}: {}", d.cfg.source, status_line());
+  return true;
+}
+
+std::string Gateway::status_line() const {
+  auto& d = *impl_;
+  std::size_t healthy = 0, total = 0;
+  if (d.cluster)
+    for (const auto& s : d.cluster->describe()) {
+      if (s.value("state", "") == "draining") continue;
+      ++total;
+      healthy += s.value("state", "") == "healthy" ? 1 : 0;
+    }
+  return std::to_string(d.cfg.endpoints.size()) + " endpoints, " + std::to_string(healthy) + "/" +
+         std::to_string(total) + " Pie servers healthy, " + std::to_string(d.jobs ? d.jobs->live() : 0) + " jobs running";
 }
 
 }  // namespace pg::app

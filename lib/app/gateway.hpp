@@ -1,7 +1,10 @@
 // The whole gateway wired together on one io_context: cluster, jobs, endpoints, front doors.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <memory>
+#include <string>
 
 #include <boost/asio/io_context.hpp>
 
@@ -17,8 +20,19 @@ class Gateway {
 
   /// Bind listeners and start connecting to Pie; returns the bound HTTP port.
   Result<std::uint16_t> start();
-  /// Stop accepting, close sessions.
+  /// Stop at once: stop accepting, close sessions.
   void stop();
+
+  /// Graceful stop (SIGTERM): stop accepting; in-flight sync calls may finish within
+  /// `drain_timeout`; what is left then is answered 503 and everything is closed; `done` runs once
+  /// on the io thread when the gateway can exit.
+  void shutdown(std::chrono::milliseconds drain_timeout, std::function<void()> done);
+  /// Apply a new, already validated configuration (SIGHUP) without dropping in-flight calls
+  /// or jobs: endpoints, limits of new jobs and Pie servers are swapped. The listen address
+  /// cannot change at run time (an error says so; the old configuration stays).
+  Result<bool> reload(config::Config cfg);
+  /// A one-line summary for logs and systemd STATUS= ("12 endpoints, 2/3 Pie servers healthy, 5 jobs running").
+  std::string status_line() const;
 
  private:
   struct Impl;

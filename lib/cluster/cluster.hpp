@@ -14,6 +14,10 @@
 #include "config/model.hpp"
 #include "pie/session.hpp"
 
+namespace pg::obs {
+class Metrics;
+}
+
 namespace pg::cluster {
 
 /// Where an accepted launch runs.
@@ -48,8 +52,15 @@ class Cluster {
   virtual bool ready() const = 0;
   /// State of every server, for gateway/servers and logs.
   virtual nlohmann::json describe() const = 0;
+  /// Requests sent to Pie and not yet answered (shutdown waits for terminates to be answered).
+  virtual std::size_t pending_requests() const = 0;
+  /// Apply a new server list (SIGHUP): new servers connect; removed or changed ones take no new
+  /// launches and are closed once their running instances have ended.
+  virtual void reconfigure(std::vector<config::PieServer> servers) = 0;
 };
 
-std::shared_ptr<Cluster> make_pie_cluster(boost::asio::any_io_executor ex, std::vector<config::PieServer> servers);
+/// `metrics` (null = none) counts launches, launch failures and reconnects; it must outlive the cluster.
+std::shared_ptr<Cluster> make_pie_cluster(boost::asio::any_io_executor ex, std::vector<config::PieServer> servers,
+                                          obs::Metrics* metrics = nullptr);
 
 }  // namespace pg::cluster

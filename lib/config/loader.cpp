@@ -225,7 +225,19 @@ void load_endpoint(const YAML::Node& n, const std::string& path, Fields& f, Conf
 }
 
 void load_root(const YAML::Node& root, Fields& f, Config& cfg) {
-  if (!f.expect_map(root, "(top level)", {"listen", "limits", "servers", "endpoints", "jobs", "logging"})) return;
+  if (!f.expect_map(root, "(top level)", {"listen", "limits", "servers", "endpoints", "jobs", "shutdown", "logging"}))
+    return;
+  if (auto sd = root["shutdown"]) {
+    if (f.expect_map(sd, "shutdown", {"drain_timeout", "async_jobs"})) {
+      cfg.shutdown.drain_timeout = f.duration(sd, "drain_timeout", "shutdown", cfg.shutdown.drain_timeout);
+      if (auto a = sd["async_jobs"]) {
+        std::string v = f.str(a, "shutdown.async_jobs");
+        if (v == "terminate") cfg.shutdown.terminate_async_jobs = true;
+        else if (v == "detach") cfg.shutdown.terminate_async_jobs = false;
+        else f.error(a, "shutdown.async_jobs", "must be terminate or detach (got '" + v + "')");
+      }
+    }
+  }
   if (auto j = root["jobs"]) {
     if (f.expect_map(j, "jobs", {"retention", "max_live", "max_finished", "max_output_bytes"})) {
       cfg.jobs.retention = f.duration(j, "retention", "jobs", cfg.jobs.retention);

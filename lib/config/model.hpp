@@ -86,6 +86,11 @@ struct Jobs {
   std::size_t max_output_bytes = 16 << 20;
 };
 
+struct Shutdown {
+  Duration drain_timeout{10000};  // in-flight sync calls may finish within this on SIGTERM
+  bool terminate_async_jobs = true;  // else their Pie instances are left running, detached
+};
+
 struct Logging {
   std::string level = "info";
 };
@@ -97,6 +102,7 @@ struct Config {
   std::vector<PieServer> servers;
   std::vector<Endpoint> endpoints;
   Jobs jobs;
+  Shutdown shutdown;
   Logging logging;
 };
 

@@ -2,8 +2,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+
 #include "frontdoor/discovery.hpp"
 #include "frontdoor/job_answers.hpp"
+#include "obs/metrics.hpp"
 #include "tarp/body.hpp"
 #include "tarp/envelope.hpp"
 #include "tarp/query.hpp"
@@ -45,11 +48,50 @@ Result<std::string> single(const endpoints::Params& params, const std::string& n
   return out;
 }
 
+/// The metrics label of a built-in route ("" for others): a fixed set, never a raw path.
+std::string_view builtin_label(std::string_view path) {
+  static constexpr std::pair<std::string_view, std::string_view> kRoutes[] = {
+      {"/", "discovery"},
+      {"/healthz", "healthz"},
+      {"/readyz", "readyz"},
+      {"/metrics", "metrics"},
+      {"/asyncProbe", "asyncProbe"},
+      {"/asyncGet", "asyncGet"},
+      {"/gateway/jobs", "gateway/jobs"},
+      {"/gateway_jobs", "gateway/jobs"},
+      {"/gateway/servers", "gateway/servers"},
+      {"/gateway_servers", "gateway/servers"},
+      {"/gateway/cancel", "gateway/cancel"},
+      {"/gateway_cancel", "gateway/cancel"},
+  };
+  for (const auto& [p, label] : kRoutes)
+    if (p == path) return label;
+  return {};
+}
+
 }  // namespace
 
 TarpHttp::TarpHttp(std::shared_ptr<const endpoints::Registry> registry, jobs::JobService& jobs,
-                   std::shared_ptr<cluster::Cluster> cluster)
-    : registry_(std::move(registry)), jobs_(jobs), cluster_(std::move(cluster)), discovery_(build_discovery(*registry_)) {}
+                   std::shared_ptr<cluster::Cluster> cluster, obs::Metrics* metrics)
+    : registry_(std::move(registry)), jobs_(jobs), cluster_(std::move(cluster)), discovery_(build_discovery(*registry_)),
+      metrics_(metrics) {}
+
+http::Responder TarpHttp::timed(const endpoints::Registry::Named* named, const std::string& path,
+                                const std::string& method, http::Responder respond) {
+  std::string label(builtin_label(path));
+  if (label.empty()) label = named ? (named->get ? named->get : named->post)->cfg.name : "unknown";
+  return [metrics = metrics_, label = std::move(label), method, start = std::chrono::steady_clock::now(),
+          respond = std::move(respond)](http::Response r) {
+    metrics->http_request(label, method, r.status,
+                          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    respond(std::move(r));
+  };
+}
+
+void TarpHttp::set_registry(std::shared_ptr<const endpoints::Registry> registry) {
+  registry_ = std::move(registry);
+  discovery_ = build_discovery(*registry_);
+}
 
 http::Response TarpHttp::transport_error(int status, std::string_view type, std::string_view message) {
   return tarp::error(status, type, message);
@@ -57,8 +99,9 @@ http::Response TarpHttp::transport_error(int status, std::string_view type, std:
 
 void TarpHttp::handle(http::Request req, http::Responder respond) {
   std::string path = tarp::decode_path(req.path);
-  if (builtin(path, req, respond)) return;
   const auto* named = path.size() > 1 ? registry_->find(std::string_view(path).substr(1)) : nullptr;
+  if (metrics_) respond = timed(named, path, req.method, std::move(respond));
+  if (builtin(path, req, respond)) return;
   if (!named) return respond(tarp::error(404, "NotFound", "no endpoint named '" + path.substr(1) + "' (GET / lists them)"));
   const endpoints::Endpoint* ep = req.method == "GET" ? named->get : req.method == "POST" ? named->post : nullptr;
   if (!ep)
@@ -84,6 +127,18 @@ bool TarpHttp::builtin(const std::string& path, http::Request& req, http::Respon
     r.status = ok ? 200 : 503;
     r.body = path == "/healthz" ? "ok\n" : ok ? "ready\n" : "not ready: no Pie server session is open\n";
     respond(std::move(r));
+  } else if (path == "/metrics") {
+    // Prometheus scrapes (the loader refuses "metrics" as an endpoint name).
+    if (only("GET")) {
+      if (!metrics_) {
+        respond(tarp::error(404, "NotFound", "metrics are not enabled"));
+      } else {
+        http::Response r;
+        r.content_type = obs::Metrics::kContentType;
+        r.body = metrics_->expose();
+        respond(std::move(r));
+      }
+    }
   } else if (path == "/asyncProbe" || path == "/asyncGet") {
     if (only("GET")) async_probe(req, respond, path == "/asyncGet");
   } else if (path == "/gateway/jobs" || path == "/gateway_jobs") {

@@ -59,6 +59,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     read();
   }
 
+  bool busy() const { return busy_; }
+
   /// Close now if idle; otherwise after the response in progress.
   void shutdown() {
     close_after_response_ = true;
@@ -207,5 +209,13 @@ void Server::stop() {
 }
 
 std::size_t Server::open_connections() const { return impl_->connections.size(); }
+
+std::size_t Server::busy_connections() const {
+  std::size_t n = 0;
+  for (auto* c : impl_->connections) n += c->busy() ? 1 : 0;
+  return n;
+}
+
+void Server::set_limits(config::Limits limits) { impl_->limits = limits; }
 
 }  // namespace pg::http

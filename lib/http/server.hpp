@@ -26,6 +26,10 @@ class Server {
   /// Stop accepting new connections; open ones finish their current exchange and close.
   void stop();
   std::size_t open_connections() const;
+  /// Connections with a request in progress (being handled or answered).
+  std::size_t busy_connections() const;
+  /// New limits for requests read from now on (reload).
+  void set_limits(config::Limits limits);
 
   struct Impl;  // public so that connections (in server.cpp) can hold it
 

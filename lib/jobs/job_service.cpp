@@ -7,6 +7,8 @@
 
 #include <boost/asio/post.hpp>
 
+#include "obs/metrics.hpp"
+
 namespace pg::jobs {
 
 namespace asio = boost::asio;
@@ -22,8 +24,9 @@ const char* to_string(JobState s) {
   return "?";
 }
 
-JobService::JobService(asio::any_io_executor ex, std::shared_ptr<cluster::Cluster> cluster, JobServiceOptions opts)
-    : ex_(std::move(ex)), cluster_(std::move(cluster)), opts_(opts) {}
+JobService::JobService(asio::any_io_executor ex, std::shared_ptr<cluster::Cluster> cluster, JobServiceOptions opts,
+                       obs::Metrics* metrics)
+    : ex_(std::move(ex)), cluster_(std::move(cluster)), opts_(opts), metrics_(metrics) {}
 
 double Job::seconds_running() const {
   if (started == Clock::time_point{}) return 0;
@@ -38,9 +41,11 @@ JobService::~JobService() {
 
 Result<std::shared_ptr<Job>> JobService::submit(JobSpec spec, Waiter on_end) {
   sweep();
-  if (live_count_ >= opts_.max_live_jobs)
+  if (live_count_ >= opts_.max_live_jobs) {
+    if (metrics_) metrics_->job_rejected();
     return make_error("the gateway is at its limit of " + std::to_string(opts_.max_live_jobs) +
                       " running jobs; retry later");
+  }
   auto job = std::make_shared<Job>();
   job->id = JobId::random();
   job->spec = std::move(spec);
@@ -49,6 +54,7 @@ Result<std::shared_ptr<Job>> JobService::submit(JobSpec spec, Waiter on_end) {
   if (on_end) job->waiters.push_back(std::move(on_end));
   jobs_.emplace(job->id, job);
   ++live_count_;
+  if (metrics_) metrics_->job_started(job->spec.endpoint);
 
   job->deadline = std::make_unique<asio::steady_timer>(ex_, job->spec.timeout);
   std::weak_ptr<Job> weak = job;
@@ -81,7 +87,10 @@ void JobService::on_launched(const std::shared_ptr<Job>& job, cluster::LaunchOut
     job->server = p->server;
     job->instance_id = p->instance_id;
     job->started = Clock::now();
-    if (job->state == JobState::Queued) job->state = JobState::Running;
+    if (job->state == JobState::Queued) {
+      job->state = JobState::Running;
+      ++running_count_;
+    }
     return;
   }
   if (is_finished(job->state)) return;
@@ -101,6 +110,7 @@ void JobService::append_output(Job& job, std::string& into, std::string_view tex
     std::size_t room = opts_.max_output_bytes - job.output_bytes;
     into.append(text.substr(0, room));
     job.output_bytes = opts_.max_output_bytes;
+    if (!job.truncated && metrics_) metrics_->job_output_truncated();
     job.truncated = true;
     return;
   }
@@ -112,12 +122,15 @@ pie::InstanceSink JobService::sink_for(const std::shared_ptr<Job>& job) {
   std::weak_ptr<Job> weak = job;
   pie::InstanceSink sink;
   sink.on_stdout = [this, weak](std::string_view t) {
+    if (metrics_) metrics_->stream_bytes(obs::Metrics::Stream::Stdout, t.size());
     if (auto j = weak.lock(); j && !is_finished(j->state)) append_output(*j, j->stdout_text, t);
   };
   sink.on_stderr = [this, weak](std::string_view t) {
+    if (metrics_) metrics_->stream_bytes(obs::Metrics::Stream::Stderr, t.size());
     if (auto j = weak.lock(); j && !is_finished(j->state)) append_output(*j, j->stderr_text, t);
   };
   sink.on_message = [this, weak](std::string_view t) {
+    if (metrics_) metrics_->stream_bytes(obs::Metrics::Stream::Message, t.size());
     auto j = weak.lock();
     if (!j || is_finished(j->state)) return;
     std::string m;
@@ -148,11 +161,15 @@ pie::InstanceSink JobService::sink_for(const std::shared_ptr<Job>& job) {
 
 void JobService::finish(const std::shared_ptr<Job>& job, JobState state, std::optional<JobError> error) {
   if (is_finished(job->state)) return;
+  if (job->state == JobState::Running) --running_count_;
   job->state = state;
   if (error) job->error = std::make_unique<JobError>(std::move(*error));
   job->finished = Clock::now();
   job->deadline.reset();  // destroying a timer cancels its wait; the handler holds no reference to it
   --live_count_;
+  if (metrics_)
+    metrics_->job_finished(job->spec.endpoint, to_string(state),
+                           std::chrono::duration<double>(job->finished - job->created).count());
   finished_order_.emplace_back(job->finished, job->id);
   while (finished_order_.size() > opts_.max_finished_jobs) {
     jobs_.erase(finished_order_.front().second);
@@ -161,6 +178,11 @@ void JobService::finish(const std::shared_ptr<Job>& job, JobState state, std::op
   auto waiters = std::move(job->waiters);
   job->waiters.clear();
   for (auto& w : waiters) w(*job);
+}
+
+JobService::Counts JobService::counts() {
+  sweep();
+  return {live_count_ - running_count_, running_count_, jobs_.size() - live_count_};
 }
 
 void JobService::sweep() {
@@ -200,6 +222,17 @@ JobService::CancelOutcome JobService::cancel(std::string_view id) {
   // A launch still in flight is terminated when Pie accepts it (see on_launched).
   finish(job, JobState::Cancelled, JobError{JobError::Kind::Cancelled, "Cancelled", msg});
   return CancelOutcome::Cancelled;
+}
+
+std::size_t JobService::abort_if(const std::function<bool(const Job&)>& which, const JobError& error) {
+  std::vector<std::shared_ptr<Job>> victims;
+  for (auto& [id, job] : jobs_)
+    if (!is_finished(job->state) && which(*job)) victims.push_back(job);
+  for (auto& job : victims) {
+    if (!job->instance_id.empty()) cluster_->terminate(job->server, job->instance_id);
+    finish(job, JobState::Failed, error);
+  }
+  return victims.size();
 }
 
 void JobService::forget(const JobId& id) {

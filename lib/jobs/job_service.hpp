@@ -16,6 +16,10 @@
 #include "common/result.hpp"
 #include "jobs/job.hpp"
 
+namespace pg::obs {
+class Metrics;
+}
+
 namespace pg::jobs {
 
 struct JobServiceOptions {
@@ -35,7 +39,9 @@ class JobService {
  public:
   using Waiter = std::function<void(const Job&)>;
 
-  JobService(boost::asio::any_io_executor ex, std::shared_ptr<cluster::Cluster> cluster, JobServiceOptions opts = {});
+  /// `metrics` may be null (no metrics); it must outlive the service.
+  JobService(boost::asio::any_io_executor ex, std::shared_ptr<cluster::Cluster> cluster, JobServiceOptions opts = {},
+             obs::Metrics* metrics = nullptr);
   ~JobService();
 
   /// Start a job; `on_end` runs once when it ends. Refused (with the reason) when the
@@ -54,8 +60,19 @@ class JobService {
   /// Newest first.
   std::vector<std::shared_ptr<Job>> list(const JobFilter& filter);
 
+  /// Fail every unfinished job that `which` selects with `error`, terminating its instance
+  /// (shutdown: sync calls left after the drain, and async jobs if so configured). Returns how many.
+  std::size_t abort_if(const std::function<bool(const Job&)>& which, const JobError& error);
+  /// New limits for new jobs and retention (reload); running jobs keep their own deadlines.
+  void set_options(JobServiceOptions opts) { opts_ = opts; }
+
   std::size_t live() const { return live_count_; }
   std::size_t known() const { return jobs_.size(); }
+  struct Counts {
+    std::size_t queued = 0, running = 0, finished = 0;  // finished = retained for polling
+  };
+  /// After dropping finished jobs past their retention (for metrics gauges).
+  Counts counts();
   const JobServiceOptions& options() const { return opts_; }
 
  private:
@@ -71,6 +88,8 @@ class JobService {
   std::unordered_map<JobId, std::shared_ptr<Job>, JobIdHash> jobs_;  // live and retained
   std::deque<std::pair<Clock::time_point, JobId>> finished_order_;     // may hold forgotten ids
   std::size_t live_count_ = 0;
+  std::size_t running_count_ = 0;
+  obs::Metrics* metrics_ = nullptr;
 };
 
 }  // namespace pg::jobs
