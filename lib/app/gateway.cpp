@@ -20,6 +20,7 @@ jobs::JobServiceOptions job_options(const config::Jobs& j) {
   o.retention = j.retention;
   o.max_live_jobs = j.max_live;
   o.max_finished_jobs = j.max_finished;
+  o.max_finished_sync_jobs = j.max_finished_sync;
   o.max_output_bytes = j.max_output_bytes;
   return o;
 }

@@ -239,10 +239,12 @@ void load_root(const YAML::Node& root, Fields& f, Config& cfg) {
     }
   }
   if (auto j = root["jobs"]) {
-    if (f.expect_map(j, "jobs", {"retention", "max_live", "max_finished", "max_output_bytes"})) {
+    if (f.expect_map(j, "jobs", {"retention", "max_live", "max_finished", "max_finished_sync", "max_output_bytes"})) {
       cfg.jobs.retention = f.duration(j, "retention", "jobs", cfg.jobs.retention);
       cfg.jobs.max_live = static_cast<std::size_t>(f.integer(j, "max_live", "jobs", cfg.jobs.max_live, 1, 10000000));
       cfg.jobs.max_finished = static_cast<std::size_t>(f.integer(j, "max_finished", "jobs", cfg.jobs.max_finished, 0, 100000000));
+      cfg.jobs.max_finished_sync =
+          static_cast<std::size_t>(f.integer(j, "max_finished_sync", "jobs", cfg.jobs.max_finished_sync, 0, 100000000));
       cfg.jobs.max_output_bytes = static_cast<std::size_t>(
           f.integer(j, "max_output_bytes", "jobs", cfg.jobs.max_output_bytes, 1024, 1LL << 32));
     }

@@ -82,7 +82,8 @@ struct Endpoint {
 struct Jobs {
   Duration retention{600000};
   std::size_t max_live = 10000;
-  std::size_t max_finished = 100000;
+  std::size_t max_finished = 100000;      // finished async jobs
+  std::size_t max_finished_sync = 1000;  // finished sync calls (for gateway/jobs only)
   std::size_t max_output_bytes = 16 << 20;
 };
 

@@ -170,10 +170,12 @@ void JobService::finish(const std::shared_ptr<Job>& job, JobState state, std::op
   if (metrics_)
     metrics_->job_finished(job->spec.endpoint, to_string(state),
                            std::chrono::duration<double>(job->finished - job->created).count());
-  finished_order_.emplace_back(job->finished, job->id);
-  while (finished_order_.size() > opts_.max_finished_jobs) {
-    jobs_.erase(finished_order_.front().second);
-    finished_order_.pop_front();
+  auto& order = job->spec.async ? finished_order_ : finished_sync_order_;
+  const std::size_t cap = job->spec.async ? opts_.max_finished_jobs : opts_.max_finished_sync_jobs;
+  order.emplace_back(job->finished, job->id);
+  while (order.size() > cap) {
+    jobs_.erase(order.front().second);
+    order.pop_front();
   }
   auto waiters = std::move(job->waiters);
   job->waiters.clear();
@@ -187,10 +189,12 @@ JobService::Counts JobService::counts() {
 
 void JobService::sweep() {
   const auto cutoff = Clock::now() - opts_.retention;
-  while (!finished_order_.empty() && finished_order_.front().first < cutoff) {
-    auto it = jobs_.find(finished_order_.front().second);
-    if (it != jobs_.end() && is_finished(it->second->state)) jobs_.erase(it);
-    finished_order_.pop_front();
+  for (auto* order : {&finished_order_, &finished_sync_order_}) {
+    while (!order->empty() && order->front().first < cutoff) {
+      auto it = jobs_.find(order->front().second);
+      if (it != jobs_.end() && is_finished(it->second->state)) jobs_.erase(it);
+      order->pop_front();
+    }
   }
 }
 

@@ -25,7 +25,9 @@ namespace pg::jobs {
 struct JobServiceOptions {
   std::size_t max_output_bytes = 16 << 20;  // per job: stdout + stderr + messages
   std::size_t max_live_jobs = 10000;        // queued + running; beyond it submit() refuses
-  std::size_t max_finished_jobs = 100000;   // kept for polling; the oldest go first
+  std::size_t max_finished_jobs = 100000;   // finished async jobs kept for polling; the oldest go first
+  std::size_t max_finished_sync_jobs = 1000;  // finished sync calls kept for gateway/jobs only: a flood
+                                              // of sync calls must not push out async results
   std::chrono::milliseconds retention{600000};  // how long a finished job stays visible
 };
 
@@ -86,7 +88,8 @@ class JobService {
   std::shared_ptr<cluster::Cluster> cluster_;
   JobServiceOptions opts_;
   std::unordered_map<JobId, std::shared_ptr<Job>, JobIdHash> jobs_;  // live and retained
-  std::deque<std::pair<Clock::time_point, JobId>> finished_order_;     // may hold forgotten ids
+  std::deque<std::pair<Clock::time_point, JobId>> finished_order_;       // async; may hold forgotten ids
+  std::deque<std::pair<Clock::time_point, JobId>> finished_sync_order_;  // sync calls
   std::size_t live_count_ = 0;
   std::size_t running_count_ = 0;
   obs::Metrics* metrics_ = nullptr;

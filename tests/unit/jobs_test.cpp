@@ -47,8 +47,9 @@ class FakeCluster : public pg::cluster::Cluster {
 
 struct Fixture {
   explicit Fixture(JobServiceOptions o = {}) : cluster(std::make_shared<FakeCluster>()), jobs(io.get_executor(), cluster, o) {}
-  std::shared_ptr<Job> submit(std::chrono::milliseconds timeout = 10s, JobService::Waiter w = {}) {
+  std::shared_ptr<Job> submit(std::chrono::milliseconds timeout = 10s, JobService::Waiter w = {}, bool async = false) {
     JobSpec s;
+    s.async = async;
     s.endpoint = "e";
     s.launch.inferlet = "std/echo@0.1.0";
     s.timeout = timeout;
@@ -175,7 +176,7 @@ TEST(Jobs, FinishedJobsAreCappedOldestFirstAndExpire) {
   Fixture f(o);
   std::vector<std::shared_ptr<Job>> all;
   for (int i = 0; i < 5; ++i) {
-    all.push_back(f.submit());
+    all.push_back(f.submit(10s, {}, /*async=*/true));
     f.cluster->accept(static_cast<std::size_t>(i)).on_end(pg::pie::InstanceEnd::Completed, "");
   }
   EXPECT_EQ(f.jobs.known(), 3u);
@@ -185,6 +186,24 @@ TEST(Jobs, FinishedJobsAreCappedOldestFirstAndExpire) {
   std::this_thread::sleep_for(80ms);
   EXPECT_EQ(f.jobs.find(all[4]->id.str()), nullptr) << "gone after the retention time";
   EXPECT_EQ(f.jobs.known(), 0u);
+}
+
+TEST(Jobs, AFloodOfSyncCallsDoesNotEvictAsyncResults) {
+  JobServiceOptions o;
+  o.max_finished_jobs = 2;
+  o.max_finished_sync_jobs = 3;
+  Fixture f(o);
+  auto handle = f.submit(10s, {}, /*async=*/true);
+  f.cluster->accept(0).on_end(pg::pie::InstanceEnd::Completed, "result");
+  std::vector<std::shared_ptr<Job>> sync;
+  for (std::size_t i = 1; i <= 50; ++i) {
+    sync.push_back(f.submit());
+    f.cluster->accept(i).on_end(pg::pie::InstanceEnd::Completed, "");
+  }
+  EXPECT_EQ(f.jobs.find(handle->id.str()), handle) << "the async result is still there to fetch";
+  EXPECT_EQ(f.jobs.known(), 4u) << "1 async + the 3 newest sync calls";
+  EXPECT_NE(f.jobs.find(sync.back()->id.str()), nullptr);
+  EXPECT_EQ(f.jobs.find(sync.front()->id.str()), nullptr);
 }
 
 TEST(Jobs, ForgetListAndLateWaiters) {
