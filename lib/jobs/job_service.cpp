@@ -252,8 +252,11 @@ std::vector<std::shared_ptr<Job>> JobService::list(const JobFilter& filter) {
     if (!filter.endpoint.empty() && job->spec.endpoint != filter.endpoint) continue;
     out.push_back(job);
   }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a->created > b->created; });
-  if (out.size() > filter.limit) out.resize(filter.limit);
+  // Only the newest `limit` are ordered: a full sort of 100,000 retained jobs would stall the io thread.
+  const auto keep = std::min(filter.limit, out.size());
+  std::partial_sort(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(keep), out.end(),
+                    [](const auto& a, const auto& b) { return a->created > b->created; });
+  out.resize(keep);
   return out;
 }
 
