@@ -2,6 +2,7 @@
 // Jobs and endpoint tests can run against a fake; the daemon uses make_pie_cluster().
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -39,13 +40,26 @@ struct LaunchFailure {
 using LaunchOutcome = std::variant<Placement, LaunchFailure>;
 using LaunchDone = std::function<void(LaunchOutcome)>;
 
+/// Where and how a launch may be placed.
+struct LaunchOptions {
+  std::string group;   // server group the endpoint targets; "" = every server
+  std::string server;  // non-empty: only this server (fan-out pins one run per server)
+  /// How long the launch may wait for a free server (queue) before failing Unavailable;
+  /// time_point::max() = no deadline of its own.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  /// May be launched again elsewhere if its session is lost after Pie accepted it.
+  bool idempotent = false;
+};
+
 class Cluster {
  public:
   virtual ~Cluster() = default;
   virtual void start() = 0;
   virtual void stop() = 0;
   /// Launch attached; `sink` receives the instance's output once it is accepted.
-  virtual void launch(pie::LaunchRequest req, pie::InstanceSink sink, LaunchDone done) = 0;
+  virtual void launch(pie::LaunchRequest req, LaunchOptions opts, pie::InstanceSink sink, LaunchDone done) = 0;
+  /// Names of the servers of `group` ("" = all) that can take launches now (fan-out).
+  virtual std::vector<std::string> healthy_servers(const std::string& group) const = 0;
   /// Best effort: ask the server that runs it to terminate an instance.
   virtual void terminate(const std::string& server, const std::string& instance_id) = 0;
   /// At least one server has an open, authenticated session.

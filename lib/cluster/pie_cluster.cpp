@@ -54,7 +54,7 @@ class PieCluster : public Cluster, public std::enable_shared_from_this<PieCluste
     for (auto& s : servers_) close_server(*s);
   }
 
-  void launch(pie::LaunchRequest req, pie::InstanceSink sink, LaunchDone done) override {
+  void launch(pie::LaunchRequest req, LaunchOptions /*opts*/, pie::InstanceSink sink, LaunchDone done) override {
     Server* best_server = nullptr;
     Slot* best = nullptr;
     std::size_t best_load = SIZE_MAX;
@@ -113,6 +113,19 @@ class PieCluster : public Cluster, public std::enable_shared_from_this<PieCluste
         for (auto& slot : s->slots)
           if (slot->ready) return true;
     return false;
+  }
+
+  std::vector<std::string> healthy_servers(const std::string& /*group*/) const override {
+    std::vector<std::string> out;
+    for (auto& s : servers_) {
+      if (s->retired) continue;
+      for (auto& slot : s->slots)
+        if (usable(*slot)) {
+          out.push_back(s->cfg.name);
+          break;
+        }
+    }
+    return out;
   }
 
   std::size_t pending_requests() const override {

@@ -70,7 +70,9 @@ Result<std::shared_ptr<Job>> JobService::submit(JobSpec spec, Waiter on_end) {
   });
 
   auto launch = job->spec.launch;
-  cluster_->launch(std::move(launch), sink_for(job),
+  cluster::LaunchOptions where;
+  where.deadline = job->created + job->spec.timeout;
+  cluster_->launch(std::move(launch), std::move(where), sink_for(job),
                    [this, weak](cluster::LaunchOutcome outcome) {
                      if (auto j = weak.lock()) on_launched(j, std::move(outcome));
                    });

@@ -22,14 +22,17 @@ class FakeCluster : public pg::cluster::Cluster {
  public:
   struct Pending {
     pg::pie::LaunchRequest req;
+    pg::cluster::LaunchOptions opts;
     pg::pie::InstanceSink sink;
     pg::cluster::LaunchDone done;
   };
   void start() override {}
   void stop() override {}
-  void launch(pg::pie::LaunchRequest req, pg::pie::InstanceSink sink, pg::cluster::LaunchDone done) override {
-    pending.push_back({std::move(req), std::move(sink), std::move(done)});
+  void launch(pg::pie::LaunchRequest req, pg::cluster::LaunchOptions opts, pg::pie::InstanceSink sink,
+              pg::cluster::LaunchDone done) override {
+    pending.push_back({std::move(req), std::move(opts), std::move(sink), std::move(done)});
   }
+  std::vector<std::string> healthy_servers(const std::string&) const override { return {"s1"}; }
   void terminate(const std::string& server, const std::string& id) override { terminated.push_back(server + "/" + id); }
   bool ready() const override { return true; }
   nlohmann::json describe() const override { return nlohmann::json::array(); }
