@@ -7,6 +7,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/steady_timer.hpp>
@@ -48,6 +50,31 @@ struct JobSpec {
   std::chrono::milliseconds suggested_wait{1000};  // what asyncProbe suggests while it runs
 };
 
+/// One entry of a job's events log. The log is what streaming front doors (SSE, gRPC WatchJob,
+/// CallStream) replay: event i of a job never changes once written, so a watcher that saw events
+/// [0, n) resumes at offset n without loss or duplicates. Texts are not copied: an event points
+/// into the job's stdout/stderr text, its messages or its blobs.
+struct JobEvent {
+  enum class Kind : std::uint8_t {
+    Started,  // Pie accepted the launch (job.server, job.instance_id are set)
+    Stdout,   // stdout_text[offset, offset + size)
+    Stderr,   // stderr_text[offset, offset + size)
+    Message,  // messages[offset]
+    Blob,     // blobs[offset]
+    Gap,      // output may be missing here (truncated at the cap, or lost while detached); notes[offset]
+    End,      // the job finished: see state, error, result(); always the last event
+  };
+  Kind kind;
+  std::uint32_t offset = 0;
+  std::uint32_t size = 0;
+};
+const char* to_string(JobEvent::Kind k);
+
+struct JobBlob {
+  std::string hash;  // BLAKE3 hex, as Pie named it
+  std::string bytes;
+};
+
 struct Job {
   JobId id;  // UUID v4 (JobId::str() prints it)
   JobSpec spec;
@@ -60,6 +87,9 @@ struct Job {
   std::string stdout_text;
   std::string stderr_text;
   std::vector<std::string> messages;
+  std::vector<JobBlob> blobs;
+  std::vector<std::string> notes;  // texts of Gap events
+  std::vector<JobEvent> events;    // the events log (see JobEvent)
   std::string return_value;  // the Completed event's message
   bool truncated = false;    // output beyond the per-job cap was dropped
   std::unique_ptr<JobError> error;  // set when failed or cancelled (most jobs never fail: kept off the struct)
@@ -71,8 +101,13 @@ struct Job {
 
   double seconds_running() const;  // from launch to now or to the end; 0 before launch
 
+  /// The payload of an event of this job (empty for Started and End).
+  std::string_view event_text(const JobEvent& e) const;
+
   // Internal to JobService.
   std::vector<std::function<void(const Job&)>> waiters;
+  /// Called after every new event (see JobService::watch); removed once the End event is out.
+  std::vector<std::pair<std::uint64_t, std::function<void()>>> watchers;
   std::unique_ptr<boost::asio::steady_timer> deadline;  // released when the job ends
   std::size_t output_bytes = 0;
 };

@@ -13,26 +13,9 @@ namespace pg::jobs {
 
 namespace asio = boost::asio;
 
-const char* to_string(JobState s) {
-  switch (s) {
-    case JobState::Queued: return "queued";
-    case JobState::Running: return "running";
-    case JobState::Completed: return "completed";
-    case JobState::Failed: return "failed";
-    case JobState::Cancelled: return "cancelled";
-  }
-  return "?";
-}
-
 JobService::JobService(asio::any_io_executor ex, std::shared_ptr<cluster::Cluster> cluster, JobServiceOptions opts,
                        obs::Metrics* metrics)
     : ex_(std::move(ex)), cluster_(std::move(cluster)), opts_(opts), metrics_(metrics) {}
-
-double Job::seconds_running() const {
-  if (started == Clock::time_point{}) return 0;
-  auto end = is_finished(state) ? finished : Clock::now();
-  return std::chrono::duration<double>(end - started).count();
-}
 
 JobService::~JobService() {
   for (auto& [id, job] : jobs_)
@@ -93,6 +76,7 @@ void JobService::on_launched(const std::shared_ptr<Job>& job, cluster::LaunchOut
       job->state = JobState::Running;
       ++running_count_;
     }
+    add_event(*job, {JobEvent::Kind::Started, 0, 0});
     return;
   }
   if (is_finished(job->state)) return;
@@ -107,17 +91,56 @@ void JobService::on_launched(const std::shared_ptr<Job>& job, cluster::LaunchOut
   finish(job, JobState::Failed, std::move(e));
 }
 
-void JobService::append_output(Job& job, std::string& into, std::string_view text) {
-  if (job.output_bytes + text.size() > opts_.max_output_bytes) {
-    std::size_t room = opts_.max_output_bytes - job.output_bytes;
-    into.append(text.substr(0, room));
-    job.output_bytes = opts_.max_output_bytes;
-    if (!job.truncated && metrics_) metrics_->job_output_truncated();
-    job.truncated = true;
-    return;
+std::size_t JobService::take_room(Job& job, std::size_t wanted) {
+  if (job.output_bytes + wanted <= opts_.max_output_bytes) {
+    job.output_bytes += wanted;
+    return wanted;
   }
-  job.output_bytes += text.size();
-  into.append(text);
+  std::size_t room = opts_.max_output_bytes - job.output_bytes;
+  job.output_bytes = opts_.max_output_bytes;
+  if (!job.truncated) {
+    if (metrics_) metrics_->job_output_truncated();
+    job.truncated = true;
+    add_gap(job, "output beyond the job's cap of " + std::to_string(opts_.max_output_bytes) + " bytes was dropped");
+  }
+  return room;
+}
+
+void JobService::append_output(Job& job, JobEvent::Kind kind, std::string_view text) {
+  std::size_t n = take_room(job, text.size());
+  if (n == 0 && !text.empty()) return;
+  auto& into = kind == JobEvent::Kind::Stdout ? job.stdout_text : job.stderr_text;
+  JobEvent e{kind, static_cast<std::uint32_t>(into.size()), static_cast<std::uint32_t>(n)};
+  into.append(text.substr(0, n));
+  add_event(job, e);
+}
+
+void JobService::add_gap(Job& job, std::string why) {
+  job.notes.push_back(std::move(why));
+  add_event(job, {JobEvent::Kind::Gap, static_cast<std::uint32_t>(job.notes.size() - 1), 0});
+}
+
+void JobService::add_event(Job& job, JobEvent e) {
+  job.events.push_back(e);
+  if (job.watchers.empty()) return;
+  // A watcher may unwatch (or watch) from its callback: call a copy.
+  auto watchers = job.watchers;
+  for (auto& [id, notify] : watchers) notify();
+}
+
+JobService::WatchId JobService::watch(const std::shared_ptr<Job>& job, std::function<void()> notify) {
+  WatchId id = ++next_watch_id_;
+  if (is_finished(job->state)) {
+    asio::post(ex_, std::move(notify));  // everything, End included, is already in the log
+    return id;
+  }
+  job->watchers.emplace_back(id, std::move(notify));
+  return id;
+}
+
+void JobService::unwatch(const std::shared_ptr<Job>& job, WatchId id) {
+  auto& w = job->watchers;
+  w.erase(std::remove_if(w.begin(), w.end(), [id](const auto& p) { return p.first == id; }), w.end());
 }
 
 pie::InstanceSink JobService::sink_for(const std::shared_ptr<Job>& job) {
@@ -125,21 +148,30 @@ pie::InstanceSink JobService::sink_for(const std::shared_ptr<Job>& job) {
   pie::InstanceSink sink;
   sink.on_stdout = [this, weak](std::string_view t) {
     if (metrics_) metrics_->stream_bytes(obs::Metrics::Stream::Stdout, t.size());
-    if (auto j = weak.lock(); j && !is_finished(j->state)) append_output(*j, j->stdout_text, t);
+    if (auto j = weak.lock(); j && !is_finished(j->state)) append_output(*j, JobEvent::Kind::Stdout, t);
   };
   sink.on_stderr = [this, weak](std::string_view t) {
     if (metrics_) metrics_->stream_bytes(obs::Metrics::Stream::Stderr, t.size());
-    if (auto j = weak.lock(); j && !is_finished(j->state)) append_output(*j, j->stderr_text, t);
+    if (auto j = weak.lock(); j && !is_finished(j->state)) append_output(*j, JobEvent::Kind::Stderr, t);
   };
   sink.on_message = [this, weak](std::string_view t) {
     if (metrics_) metrics_->stream_bytes(obs::Metrics::Stream::Message, t.size());
     auto j = weak.lock();
     if (!j || is_finished(j->state)) return;
-    std::string m;
-    append_output(*j, m, t);
-    j->messages.push_back(std::move(m));
+    std::size_t n = take_room(*j, t.size());
+    if (n == 0 && !t.empty()) return;
+    j->messages.emplace_back(t.substr(0, n));
+    add_event(*j, {JobEvent::Kind::Message, static_cast<std::uint32_t>(j->messages.size() - 1), static_cast<std::uint32_t>(n)});
   };
-  sink.on_blob = [](std::string_view, std::string) {};
+  sink.on_blob = [this, weak](std::string_view hash, std::string bytes) {
+    if (metrics_) metrics_->stream_bytes(obs::Metrics::Stream::Blob, bytes.size());
+    auto j = weak.lock();
+    if (!j || is_finished(j->state)) return;
+    if (take_room(*j, bytes.size()) < bytes.size()) return;  // a blob is whole or not at all
+    auto size = static_cast<std::uint32_t>(bytes.size());
+    j->blobs.push_back({std::string(hash), std::move(bytes)});
+    add_event(*j, {JobEvent::Kind::Blob, static_cast<std::uint32_t>(j->blobs.size() - 1), size});
+  };
   sink.on_end = [this, weak](pie::InstanceEnd end, std::string_view message) {
     auto j = weak.lock();
     if (!j || is_finished(j->state)) return;
@@ -179,6 +211,9 @@ void JobService::finish(const std::shared_ptr<Job>& job, JobState state, std::op
     jobs_.erase(order.front().second);
     order.pop_front();
   }
+  add_event(*job, {JobEvent::Kind::End, 0, 0});
+  job->watchers.clear();
+  job->events.shrink_to_fit();
   auto waiters = std::move(job->waiters);
   job->waiters.clear();
   for (auto& w : waiters) w(*job);

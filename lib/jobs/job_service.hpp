@@ -65,6 +65,13 @@ class JobService {
   /// Fail every unfinished job that `which` selects with `error`, terminating its instance
   /// (shutdown: sync calls left after the drain, and async jobs if so configured). Returns how many.
   std::size_t abort_if(const std::function<bool(const Job&)>& which, const JobError& error);
+  /// Streaming: `notify` runs on the io thread after every new event of `job` (read job->events
+  /// from your own offset; the End event is the last, after which the watch is dropped). For a
+  /// finished job it runs once, posted. Unwatch when the reader goes away first.
+  using WatchId = std::uint64_t;
+  WatchId watch(const std::shared_ptr<Job>& job, std::function<void()> notify);
+  void unwatch(const std::shared_ptr<Job>& job, WatchId id);
+
   /// New limits for new jobs and retention (reload); running jobs keep their own deadlines.
   void set_options(JobServiceOptions opts) { opts_ = opts; }
 
@@ -79,7 +86,10 @@ class JobService {
 
  private:
   void on_launched(const std::shared_ptr<Job>& job, cluster::LaunchOutcome outcome);
-  void append_output(Job& job, std::string& into, std::string_view text);
+  std::size_t take_room(Job& job, std::size_t wanted);  // bytes of `wanted` that fit under the cap
+  void append_output(Job& job, JobEvent::Kind kind, std::string_view text);
+  void add_gap(Job& job, std::string why);
+  void add_event(Job& job, JobEvent e);
   void finish(const std::shared_ptr<Job>& job, JobState state, std::optional<JobError> error);
   pie::InstanceSink sink_for(const std::shared_ptr<Job>& job);
   void sweep();
@@ -92,6 +102,7 @@ class JobService {
   std::deque<std::pair<Clock::time_point, JobId>> finished_sync_order_;  // sync calls
   std::size_t live_count_ = 0;
   std::size_t running_count_ = 0;
+  WatchId next_watch_id_ = 0;
   obs::Metrics* metrics_ = nullptr;
 };
 

@@ -89,7 +89,7 @@ struct Metrics::Impl {
   Family<Gauge>& jobs_gauge = gauges(*registry, "pie_gateway_jobs", "Jobs the gateway holds now: queued, running, finished (retained for polling).");
   Family<Counter>& rejections_family = counters(*registry, "pie_gateway_job_rejections_total", "Jobs refused because jobs.max_live was reached.");
   Family<Counter>& truncated_family = counters(*registry, "pie_gateway_job_output_truncated_total", "Jobs whose output passed jobs.max_output_bytes and was cut.");
-  Family<Counter>& stream_family = counters(*registry, "pie_gateway_stream_bytes_total", "Bytes of instance output received, by stream (stdout, stderr, message).");
+  Family<Counter>& stream_family = counters(*registry, "pie_gateway_stream_bytes_total", "Bytes of instance output received, by stream (stdout, stderr, message, blob).");
   Family<Counter>& launches = counters(*registry, "pie_gateway_pie_launches_total", "Launches sent to a Pie server.");
   Family<Counter>& launch_failures = counters(*registry, "pie_gateway_pie_launch_failures_total", "Launches that failed, by server (\"\" = none reachable) and reason (unavailable, rejected, timeout).");
   Family<Counter>& reconnects = counters(*registry, "pie_gateway_pie_reconnects_total", "Pie sessions re-established after a loss or a failed connect.");
@@ -128,8 +128,8 @@ struct Metrics::Impl {
 
   Counter& rejections = rejections_family.Add({});
   Counter& truncated = truncated_family.Add({});
-  std::array<Counter*, 3> streams{&stream_family.Add({{"stream", "stdout"}}), &stream_family.Add({{"stream", "stderr"}}),
-                                  &stream_family.Add({{"stream", "message"}})};
+  std::array<Counter*, 4> streams{&stream_family.Add({{"stream", "stdout"}}), &stream_family.Add({{"stream", "stderr"}}),
+                                  &stream_family.Add({{"stream", "message"}}), &stream_family.Add({{"stream", "blob"}})};
   Gauge& queued = jobs_gauge.Add({{"state", "queued"}});
   Gauge& running = jobs_gauge.Add({{"state", "running"}});
   Gauge& finished = jobs_gauge.Add({{"state", "finished"}});

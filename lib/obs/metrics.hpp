@@ -34,7 +34,7 @@ class Metrics {
   void job_finished(std::string_view endpoint, std::string_view state, double seconds);
   void job_rejected();          // refused at the live-job cap
   void job_output_truncated();  // a job's output passed its cap (once per job)
-  enum class Stream { Stdout, Stderr, Message };
+  enum class Stream { Stdout, Stderr, Message, Blob };
   void stream_bytes(Stream stream, std::size_t bytes);  // instance output received
 
   // --- Pie cluster -----------------------------------------------------------------------

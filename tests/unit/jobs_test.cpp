@@ -248,3 +248,74 @@ TEST(JobId, RoundTripAndRejects) {
   EXPECT_FALSE(pg::jobs::JobId::parse("0a386e63-7908-42f6-88b9-f7823537133g"));
   EXPECT_FALSE(pg::jobs::JobId::parse(""));
 }
+
+namespace {
+/// The events log as "kind:text" strings, from `from` on.
+std::vector<std::string> log_of(const Job& j, std::size_t from = 0) {
+  std::vector<std::string> out;
+  for (std::size_t i = from; i < j.events.size(); ++i)
+    out.push_back(std::string(pg::jobs::to_string(j.events[i].kind)) + ":" + std::string(j.event_text(j.events[i])));
+  return out;
+}
+}  // namespace
+
+TEST(JobEvents, LogKeepsArrivalOrderAndResumesFromAnOffset) {
+  Fixture f;
+  auto job = f.submit();
+  auto& sink = f.cluster->accept(0);
+  sink.on_stdout("Hel");
+  sink.on_stderr("warn");
+  sink.on_message("m1");
+  sink.on_stdout("lo");
+  sink.on_blob("h1", std::string("\x00\x01", 2));
+  sink.on_end(pg::pie::InstanceEnd::Completed, "done");
+  std::vector<std::string> want{"started:", "stdout:Hel", "stderr:warn", "message:m1", "stdout:lo",
+                                std::string("blob:\x00\x01", 7), "end:"};
+  EXPECT_EQ(log_of(*job), want);
+  // A watcher that saw 3 events picks up exactly the rest.
+  EXPECT_EQ(log_of(*job, 3), std::vector<std::string>(want.begin() + 3, want.end()));
+  EXPECT_EQ(job->blobs.at(0).hash, "h1");
+}
+
+TEST(JobEvents, WatchersAreToldOfEveryEventAndDroppedAtTheEnd) {
+  Fixture f;
+  auto job = f.submit();
+  int a = 0, b = 0;
+  f.jobs.watch(job, [&] { ++a; });
+  auto idb = f.jobs.watch(job, [&] { ++b; });
+  auto& sink = f.cluster->accept(0);  // started
+  sink.on_stdout("x");
+  f.jobs.unwatch(job, idb);
+  sink.on_stdout("y");
+  sink.on_end(pg::pie::InstanceEnd::Completed, "");
+  EXPECT_EQ(a, 4);  // started, x, y, end
+  EXPECT_EQ(b, 2);  // started, x
+  EXPECT_TRUE(job->watchers.empty());
+  // Watching a finished job: one posted notification, the log already complete.
+  int c = 0;
+  f.jobs.watch(job, [&] { ++c; });
+  EXPECT_EQ(c, 0);
+  f.run_for(50ms);
+  EXPECT_EQ(c, 1);
+}
+
+TEST(JobEvents, OutputBeyondTheCapLeavesAGapEvent) {
+  JobServiceOptions o;
+  o.max_output_bytes = 5;
+  Fixture f(o);
+  auto job = f.submit();
+  auto& sink = f.cluster->accept(0);
+  sink.on_stdout("abc");
+  sink.on_stdout("defg");
+  sink.on_stdout("more");
+  sink.on_blob("h", "blob");  // no room: dropped whole
+  sink.on_end(pg::pie::InstanceEnd::Completed, "");
+  EXPECT_EQ(job->stdout_text, "abcde");
+  EXPECT_TRUE(job->truncated);
+  auto log = log_of(*job);
+  ASSERT_EQ(log.size(), 5u);
+  EXPECT_EQ(log[1], "stdout:abc");
+  EXPECT_EQ(log[2].rfind("gap:output beyond the job's cap of 5 bytes", 0), 0u) << log[2];
+  EXPECT_EQ(log[3], "stdout:de");
+  EXPECT_EQ(log[4], "end:");
+}
