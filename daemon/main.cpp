@@ -8,7 +8,6 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <CLI/CLI.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -20,6 +19,7 @@
 
 #include "app/gateway.hpp"
 #include "config/loader.hpp"
+#include "obs/logging.hpp"
 #include "obs/systemd_notify.hpp"
 
 #ifndef PG_VERSION
@@ -46,6 +46,10 @@ const char* signal_name(int sig) {
   }
 }
 
+pg::obs::LogFormat log_format(const pg::config::Logging& l) {
+  return l.format == pg::config::Logging::Format::Json ? pg::obs::LogFormat::Json : pg::obs::LogFormat::Text;
+}
+
 /// The running daemon: the gateway, its signals and its systemd notifications, on one io_context.
 class Daemon {
  public:
@@ -68,6 +72,14 @@ class Daemon {
     }
     // Tests and scripts read this line to learn the port (listen.http may say port 0).
     std::printf("pie-gateway listening on %s:%u\n", cfg_.http.host.c_str(), static_cast<unsigned>(*port));
+    if (auto admin = gateway_.admin_port(); admin != 0) {
+      std::printf("pie-gateway admin listening on %s:%u\n", cfg_.admin->host.c_str(), static_cast<unsigned>(admin));
+      spdlog::info("admin address http://{}:{} serves /metrics, /healthz, /readyz", cfg_.admin->host, admin);
+    }
+    if (auto grpc = gateway_.grpc_port(); grpc != 0) {
+      std::printf("pie-gateway grpc listening on %s:%u\n", cfg_.grpc->host.c_str(), static_cast<unsigned>(grpc));
+      spdlog::info("gRPC API pie.gateway.v1.Gateway on {}:{} (health and reflection on)", cfg_.grpc->host, grpc);
+    }
     std::fflush(stdout);
     spdlog::info("pie-gateway {} serving TARP on http://{}:{} ({} endpoints, config {})", PG_VERSION, cfg_.http.host,
                  *port, cfg_.endpoints.size(), cfg_.source);
@@ -134,6 +146,7 @@ class Daemon {
           cfg_ = std::move(kept);
           // The gateway logs what it applied; the level follows the file unless --log-level pinned it.
           if (log_level_override_.empty()) spdlog::set_level(spdlog::level::from_str(cfg_.logging.level));
+          pg::obs::setup_logging(log_format(cfg_.logging));
         }
       }
     }
@@ -179,8 +192,7 @@ int main(int argc, char** argv) {
     std::cout << "pie-gateway " << PG_VERSION << "\n";
     return 0;
   }
-  spdlog::set_default_logger(spdlog::stderr_color_mt("pie-gateway"));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  pg::obs::setup_logging(pg::obs::LogFormat::Text);
 
   auto cfg = load_config(config_path);
   if (!cfg) {
@@ -193,6 +205,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   spdlog::set_level(spdlog::level::from_str(log_level.empty() ? cfg->logging.level : log_level));
+  pg::obs::setup_logging(log_format(cfg->logging));
 
   boost::asio::io_context io(1);
   Daemon daemon(io, std::move(*cfg), config_path, log_level);

@@ -10,21 +10,35 @@ PACKAGES=(
   prometheus-cpp-dev libyaml-cpp-dev libspdlog-dev libssl-dev libsystemd-dev nlohmann-json3-dev
   libcli11-dev libtomlplusplus-dev librust-blake3-dev
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev openssh-client curl python3 python3-requests wrk nginx-light
+  libgtest-dev libgmock-dev libbenchmark-dev openssh-client openssl curl python3 python3-requests wrk nginx-light
   systemd  # systemd-analyze verify (deploy/pie-gateway.service)
+  python3-grpcio python3-grpc-tools  # the gRPC API's Python test (stubs generated at test time)
+  chromium nodejs  # the /ui browser test (headless Chromium driven by playwright-core from npm)
 )
 
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-deps: all ${#PACKAGES[@]} packages present"
-  exit 0
-fi
-echo "install-deps: installing ${missing[*]}"
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+else
+  echo "install-deps: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The browser test's npm packages (tests/browser/package-lock.json), installed once per lock file.
+# Debian's npm only when the installed Node.js does not bring its own (NodeSource's conflicts with it).
+if ! command -v npm >/dev/null; then
+  $SUDO apt-get install -y -qq --no-install-recommends npm
+fi
+browser_dir="$(dirname "$0")/../tests/browser"
+if ! cmp -s "$browser_dir/package-lock.json" "$browser_dir/node_modules/.pg-installed-lock"; then
+  echo "install-deps: npm ci in tests/browser (playwright-core; no browser download)"
+  (cd "$browser_dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+  cp "$browser_dir/package-lock.json" "$browser_dir/node_modules/.pg-installed-lock"
+fi

@@ -1,5 +1,7 @@
 #include "app/gateway.hpp"
 
+#include <algorithm>
+
 #include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -7,6 +9,7 @@
 #include "cluster/cluster.hpp"
 #include "endpoints/registry.hpp"
 #include "frontdoor/tarp_http.hpp"
+#include "grpc/server.hpp"
 #include "http/server.hpp"
 #include "jobs/job_service.hpp"
 #include "obs/metrics.hpp"
@@ -14,6 +17,28 @@
 namespace pg::app {
 
 namespace {
+
+/// Server group names, for the gRPC health service ("group/<name>").
+std::vector<std::string> group_names(const config::Config& cfg) {
+  std::vector<std::string> out;
+  for (const auto& g : cfg.groups) out.push_back(g.name);
+  return out;
+}
+
+/// `daemons:` not in `before` (same server, port, inferlet and arguments) are launched (or wait
+/// for their server's first session); the cluster launches them again after a server restart.
+void launch_daemons(cluster::Cluster& cluster, const std::vector<config::DaemonSpec>& daemons,
+                    const std::vector<config::DaemonSpec>& before) {
+  for (const auto& d : daemons) {
+    if (std::any_of(before.begin(), before.end(), [&](const config::DaemonSpec& o) {
+          return o.server == d.server && o.port == d.port && o.inferlet == d.inferlet && o.arguments == d.arguments;
+        }))
+      continue;
+    cluster.launch_server(d.server, d.port, d.inferlet, d.arguments, [d](Result<std::string> r) {
+      if (!r) spdlog::warn("daemon {} on {} port {}: {}", d.inferlet, d.server, d.port, r.error());
+    });
+  }
+}
 
 jobs::JobServiceOptions job_options(const config::Jobs& j) {
   jobs::JobServiceOptions o;
@@ -56,6 +81,9 @@ struct Gateway::Impl {
   std::unique_ptr<jobs::JobService> jobs;
   std::unique_ptr<frontdoor::TarpHttp> tarp;
   std::unique_ptr<http::Server> http;
+  std::unique_ptr<frontdoor::AdminHttp> admin_handler;
+  std::unique_ptr<http::Server> admin;  // listen.admin (optional)
+  std::unique_ptr<grpc_api::GrpcServer> grpc;  // listen.grpc (optional); last: stopped first
 };
 
 Gateway::Gateway(boost::asio::io_context& io, config::Config cfg) : impl_(std::make_unique<Impl>(io, std::move(cfg))) {}
@@ -66,21 +94,41 @@ Result<std::uint16_t> Gateway::start() {
   auto& d = *impl_;
   auto registry = endpoints::Registry::build(d.cfg.endpoints);
   if (!registry) return make_error(registry.error());
-  d.cluster = cluster::make_pie_cluster(d.io.get_executor(), d.cfg.servers, &d.metrics);
+  d.cluster = cluster::make_pie_cluster(d.io.get_executor(), d.cfg.cluster_config(), &d.metrics);
   d.jobs = std::make_unique<jobs::JobService>(d.io.get_executor(), d.cluster, job_options(d.cfg.jobs), &d.metrics);
   d.metrics.on_scrape([&d] { refresh_gauges(d.metrics, d.jobs.get(), d.cluster.get()); });
-  d.tarp = std::make_unique<frontdoor::TarpHttp>(std::make_shared<endpoints::Registry>(std::move(*registry)), *d.jobs,
-                                                  d.cluster, &d.metrics);
+  auto shared_registry = std::make_shared<const endpoints::Registry>(std::move(*registry));
+  d.tarp = std::make_unique<frontdoor::TarpHttp>(shared_registry, *d.jobs, d.cluster, &d.metrics);
+  d.tarp->set_cors(d.cfg.cors);
   d.http = std::make_unique<http::Server>(d.io, d.cfg.http, d.cfg.limits, *d.tarp);
   auto port = d.http->start();
   if (!port) return port;
+  if (d.cfg.admin) {
+    d.tarp->set_metrics_on_admin_only(true);
+    d.admin_handler = std::make_unique<frontdoor::AdminHttp>(*d.tarp);
+    d.admin = std::make_unique<http::Server>(d.io, *d.cfg.admin, d.cfg.limits, *d.admin_handler);
+    auto admin_port = d.admin->start();
+    if (!admin_port) return make_error("listen.admin: " + admin_port.error());
+    d.cfg.admin->port = *admin_port;
+  }
+  if (d.cfg.grpc) {
+    d.grpc = std::make_unique<grpc_api::GrpcServer>(d.io.get_executor(), *d.jobs, d.cluster, shared_registry, &d.metrics);
+    d.grpc->set_groups(group_names(d.cfg));
+    auto grpc_port = d.grpc->start(*d.cfg.grpc, d.cfg.grpc_limits);
+    if (!grpc_port) return make_error("listen.grpc: " + grpc_port.error());
+    d.cfg.grpc->port = *grpc_port;
+  }
   d.cluster->start();
+  d.tarp->set_models_cache(d.cfg.models_cache);
+  launch_daemons(*d.cluster, d.cfg.daemons, {});
   return port;
 }
 
 void Gateway::stop() {
   if (!impl_) return;
+  if (impl_->grpc) impl_->grpc->stop();
   if (impl_->http) impl_->http->stop();
+  if (impl_->admin) impl_->admin->stop();
   if (impl_->cluster) impl_->cluster->stop();
 }
 
@@ -103,11 +151,13 @@ void Gateway::shutdown(std::chrono::milliseconds drain_timeout, std::function<vo
   auto& d = *impl_;
   if (!d.http) return done();
   d.http->stop();  // no new connections; idle ones close, busy ones close after their answer
+  if (d.grpc) d.grpc->shutdown();  // no new calls; those in flight may finish
   const auto start = std::chrono::steady_clock::now();
   spdlog::info("draining: {} HTTP requests in flight, {} jobs running (up to {} ms)", d.http->busy_connections(),
                d.jobs->live(), drain_timeout.count());
   poll_until(
-      d.io, start + drain_timeout, [&d] { return d.http->busy_connections() == 0; },
+      d.io, start + drain_timeout,
+      [&d] { return d.http->busy_connections() == 0 && (!d.grpc || d.grpc->busy() == 0); },
       [this, &d, done = std::move(done)](bool drained) mutable {
         if (!drained) {
           // Callers still waiting get 503 (their jobs fail as Unavailable) and their instances end.
@@ -141,22 +191,45 @@ void Gateway::shutdown(std::chrono::milliseconds drain_timeout, std::function<vo
 
 Result<bool> Gateway::reload(config::Config cfg) {
   auto& d = *impl_;
+  auto same_admin = [](const std::optional<config::ListenAddress>& a, const std::optional<config::ListenAddress>& b) {
+    return a.has_value() == b.has_value() && (!a || (a->host == b->host && (a->port == b->port || b->port == 0)));
+  };
+  if (!same_admin(d.cfg.admin, cfg.admin))
+    return make_error("listen.admin cannot change while running: restart the service to move it");
+  if (!same_admin(d.cfg.grpc, cfg.grpc))
+    return make_error("listen.grpc cannot change while running: restart the service to move it");
   if (cfg.http.host != d.cfg.http.host || (cfg.http.port != d.cfg.http.port && cfg.http.port != 0))
     return make_error("listen.http cannot change while running (" + d.cfg.http.host + ":" +
                       std::to_string(d.cfg.http.port) + " -> " + cfg.http.host + ":" + std::to_string(cfg.http.port) +
                       "): restart the service to move it");
   auto registry = endpoints::Registry::build(cfg.endpoints);
   if (!registry) return make_error(registry.error());
-  d.tarp->set_registry(std::make_shared<endpoints::Registry>(std::move(*registry)));
+  auto shared_registry = std::make_shared<const endpoints::Registry>(std::move(*registry));
+  d.tarp->set_registry(shared_registry);
+  d.tarp->set_cors(cfg.cors);
+  if (d.grpc) {
+    d.grpc->set_registry(shared_registry);
+    d.grpc->set_groups(group_names(cfg));
+  }
   d.jobs->set_options(job_options(cfg.jobs));
   d.http->set_limits(cfg.limits);
-  d.cluster->reconfigure(cfg.servers);
+  d.cluster->reconfigure(cfg.cluster_config());
+  d.tarp->set_models_cache(cfg.models_cache);
+  launch_daemons(*d.cluster, cfg.daemons, d.cfg.daemons);  // new or changed ones only
   auto old_port = d.cfg.http.port;
+  auto old_admin = d.cfg.admin;
+  auto old_grpc = d.cfg.grpc;
   d.cfg = std::move(cfg);
   d.cfg.http.port = old_port;
+  d.cfg.admin = old_admin;
+  d.cfg.grpc = old_grpc;
   spdlog::info("configuration reloaded from {}: {}", d.cfg.source, status_line());
   return true;
 }
+
+std::uint16_t Gateway::grpc_port() const { return impl_->grpc && impl_->cfg.grpc ? impl_->cfg.grpc->port : 0; }
+
+std::uint16_t Gateway::admin_port() const { return impl_->admin && impl_->cfg.admin ? impl_->cfg.admin->port : 0; }
 
 std::string Gateway::status_line() const {
   auto& d = *impl_;

@@ -20,6 +20,10 @@ class Gateway {
 
   /// Bind listeners and start connecting to Pie; returns the bound HTTP port.
   Result<std::uint16_t> start();
+  /// The bound admin port (listen.admin), or 0 when there is none.
+  std::uint16_t admin_port() const;
+  /// The bound gRPC port (listen.grpc), or 0 when gRPC is off.
+  std::uint16_t grpc_port() const;
   /// Stop at once: stop accepting, close sessions.
   void stop();
 

@@ -32,6 +32,7 @@ struct LaunchFailure {
     Unavailable,  // no server reachable, or the connection was lost before Pie accepted it
     Rejected,     // Pie answered the launch with an error (unknown inferlet, refused, ...)
     Timeout,      // Pie did not answer the launch in time
+    QueueFull,    // every eligible server is at max_instances and the wait queue is full (503 + Retry-After)
   };
   Kind kind = Kind::Unavailable;
   std::string message;
@@ -47,7 +48,8 @@ struct LaunchOptions {
   /// How long the launch may wait for a free server (queue) before failing Unavailable;
   /// time_point::max() = no deadline of its own.
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
-  /// May be launched again elsewhere if its session is lost after Pie accepted it.
+  /// May be launched again elsewhere if its server is lost after Pie accepted it (re-attaching
+  /// is tried first; output of the lost run is void, see InstanceSink::on_relaunch).
   bool idempotent = false;
 };
 
@@ -68,13 +70,43 @@ class Cluster {
   virtual nlohmann::json describe() const = 0;
   /// Requests sent to Pie and not yet answered (shutdown waits for terminates to be answered).
   virtual std::size_t pending_requests() const = 0;
-  /// Apply a new server list (SIGHUP): new servers connect; removed or changed ones take no new
-  /// launches and are closed once their running instances have ended.
-  virtual void reconfigure(std::vector<config::PieServer> servers) = 0;
+  /// Apply a new server list, groups and settings (SIGHUP): new servers connect; removed or
+  /// changed ones take no new launches and are closed once their running instances have ended.
+  virtual void reconfigure(config::ClusterConfig cfg) = 0;
+
+  // ---- talking to running instances and servers (instance_io.cpp for the Pie cluster) ----
+  using TextDone = std::function<void(Result<std::string>)>;
+  /// Send a text message to a running instance (signal_instance), through the session it is
+  /// attached to. Fails when the instance is unknown or not attached right now.
+  virtual Result<bool> signal(const std::string& server, const std::string& instance_id, std::string message) {
+    (void)server, (void)instance_id, (void)message;
+    return make_error("signal is not supported by this cluster");
+  }
+  /// Upload `bytes` as a blob to a running instance through the session it is attached to
+  /// (Pie only accepts blobs from that session); `done` gets Pie's reply text.
+  virtual void upload_blob(const std::string& server, const std::string& instance_id, std::string bytes,
+                           TextDone done) {
+    (void)server, (void)instance_id, (void)bytes;
+    done(make_error("upload_blob is not supported by this cluster"));
+  }
+  /// One query answer per server ("" = every healthy server), by server name, in config order.
+  using QueryAnswers = std::vector<std::pair<std::string, Result<std::string>>>;
+  virtual void query(const std::string& server, std::string subject, std::string record,
+                     std::function<void(QueryAnswers)> done) {
+    (void)server, (void)subject, (void)record;
+    done({});
+  }
+  /// launch_server_instance on `server`; `done` gets Pie's reply text.
+  virtual void launch_server(const std::string& server, std::uint32_t port, std::string inferlet,
+                             std::vector<std::string> arguments, TextDone done) {
+    (void)server, (void)port, (void)inferlet, (void)arguments;
+    done(make_error("launch_server is not supported by this cluster"));
+  }
 };
 
-/// `metrics` (null = none) counts launches, launch failures and reconnects; it must outlive the cluster.
-std::shared_ptr<Cluster> make_pie_cluster(boost::asio::any_io_executor ex, std::vector<config::PieServer> servers,
+/// `metrics` (null = none) counts launches, failures, reconnects, ejections and the wait queue;
+/// it must outlive the cluster.
+std::shared_ptr<Cluster> make_pie_cluster(boost::asio::any_io_executor ex, config::ClusterConfig cfg,
                                           obs::Metrics* metrics = nullptr);
 
 }  // namespace pg::cluster

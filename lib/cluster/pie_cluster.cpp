@@ -1,319 +1,290 @@
-// Pie servers, each with a pool of authenticated sessions kept open (reconnect with backoff
-// and jitter); launches go to the least busy open session. A reload retires servers that were
-// removed or changed: they take no new launches and close once their instances have ended.
-#include <boost/asio/steady_timer.hpp>
-#include <nlohmann/json.hpp>
+// Placement: a launch goes to the least loaded healthy server of its group (by weight), within
+// max_instances; when every such server is full it waits in a bounded queue (its deadline
+// honoured), and when the queue is full it fails QueueFull at once. A launch that fails before
+// Pie accepted it is retried on another server within the retry budget (failover).
+#include "cluster/pie_cluster.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <random>
 
-#include "cluster/cluster.hpp"
+#include "cluster/balancer.hpp"
+#include "config/cluster_section.hpp"
 #include "obs/metrics.hpp"
 
 namespace pg::cluster {
 
-namespace asio = boost::asio;
+namespace detail {
 
 namespace {
 
-constexpr std::chrono::milliseconds kMinBackoff{100};
-constexpr std::chrono::milliseconds kMaxBackoff{5000};
-constexpr std::chrono::milliseconds kDrainCheck{200};
-
-bool same_server(const config::PieServer& a, const config::PieServer& b) {
-  return a.name == b.name && a.host == b.host && a.port == b.port && a.path == b.path && a.auth.kind == b.auth.kind &&
-         a.auth.username == b.auth.username && a.auth.token == b.auth.token && a.sessions == b.sessions &&
-         a.connect_timeout == b.connect_timeout && a.request_timeout == b.request_timeout;
-}
-
 obs::Metrics::LaunchFailure metrics_reason(LaunchFailure::Kind k) {
   switch (k) {
-    case LaunchFailure::Kind::Unavailable: return obs::Metrics::LaunchFailure::Unavailable;
     case LaunchFailure::Kind::Rejected: return obs::Metrics::LaunchFailure::Rejected;
     case LaunchFailure::Kind::Timeout: return obs::Metrics::LaunchFailure::Timeout;
+    case LaunchFailure::Kind::Unavailable:
+    case LaunchFailure::Kind::QueueFull: break;
   }
   return obs::Metrics::LaunchFailure::Unavailable;
 }
 
-class PieCluster : public Cluster, public std::enable_shared_from_this<PieCluster> {
- public:
-  PieCluster(asio::any_io_executor ex, std::vector<config::PieServer> servers, obs::Metrics* metrics)
-      : ex_(ex), drain_timer_(ex), metrics_(metrics) {
-    for (auto& cfg : servers) servers_.push_back(make_server(std::move(cfg)));
-  }
-
-  void start() override {
-    for (auto& s : servers_)
-      for (auto& slot : s->slots) connect(s, slot);
-  }
-
-  void stop() override {
-    stopped_ = true;
-    drain_timer_.cancel();
-    for (auto& s : servers_) close_server(*s);
-  }
-
-  void launch(pie::LaunchRequest req, LaunchOptions /*opts*/, pie::InstanceSink sink, LaunchDone done) override {
-    Server* best_server = nullptr;
-    Slot* best = nullptr;
-    std::size_t best_load = SIZE_MAX;
-    for (auto& s : servers_) {
-      if (s->retired) continue;
-      for (auto& slot : s->slots) {
-        if (!usable(*slot)) continue;
-        std::size_t load = slot->session->pending_requests() + slot->session->attached_instances();
-        if (load < best_load) best_load = load, best = slot.get(), best_server = s.get();
-      }
-    }
-    if (!best) {
-      std::string why;
-      for (auto& s : servers_)
-        if (!s->retired)
-          why += (why.empty() ? "" : "; ") + s->cfg.name + ": " + (s->last_error.empty() ? "connecting" : s->last_error);
-      if (metrics_) metrics_->pie_launch_failure("", obs::Metrics::LaunchFailure::Unavailable);
-      return done(LaunchFailure{LaunchFailure::Kind::Unavailable,
-                                "no Pie server is reachable (" + (why.empty() ? "none configured" : why) + ")"});
-    }
-    auto session = best->session;
-    std::string server = best_server->cfg.name;
-    if (metrics_) metrics_->pie_launch(server);
-    session->launch(std::move(req), std::move(sink),
-                    [session, server, metrics = metrics_, done = std::move(done)](Result<std::string> r) {
-                      if (r) return done(Placement{server, std::move(*r)});
-                      LaunchFailure f;
-                      f.message = r.error();
-                      if (!session->is_open()) f.kind = LaunchFailure::Kind::Unavailable;
-                      else if (r.error().rfind("timed out", 0) == 0) f.kind = LaunchFailure::Kind::Timeout;
-                      else f.kind = LaunchFailure::Kind::Rejected;
-                      if (metrics) metrics->pie_launch_failure(server, metrics_reason(f.kind));
-                      done(std::move(f));
-                    });
-  }
-
-  void terminate(const std::string& server, const std::string& instance_id) override {
-    // Any session to the same Pie server may terminate any instance; prefer current servers.
-    for (bool retired : {false, true})
-      for (auto& s : servers_) {
-        if (s->cfg.name != server || s->retired != retired) continue;
-        for (auto& slot : s->slots)
-          if (usable(*slot)) {
-            slot->session->terminate(instance_id, [server, instance_id](Result<std::string> r) {
-              if (!r) spdlog::warn("terminate {} on {} failed: {}", instance_id, server, r.error());
-            });
-            return;
-          }
-      }
-    spdlog::warn("cannot terminate {} on {}: no open session", instance_id, server);
-  }
-
-  bool ready() const override {
-    for (auto& s : servers_)
-      if (!s->retired)
-        for (auto& slot : s->slots)
-          if (slot->ready) return true;
-    return false;
-  }
-
-  std::vector<std::string> healthy_servers(const std::string& /*group*/) const override {
-    std::vector<std::string> out;
-    for (auto& s : servers_) {
-      if (s->retired) continue;
-      for (auto& slot : s->slots)
-        if (usable(*slot)) {
-          out.push_back(s->cfg.name);
-          break;
-        }
-    }
-    return out;
-  }
-
-  std::size_t pending_requests() const override {
-    std::size_t n = 0;
-    for (auto& s : servers_)
-      for (auto& slot : s->slots)
-        if (slot->session) n += slot->session->pending_requests();
-    return n;
-  }
-
-  nlohmann::json describe() const override {
-    auto out = nlohmann::json::array();
-    for (auto& s : servers_) {
-      unsigned open = 0;
-      std::size_t instances = 0;
-      for (auto& slot : s->slots)
-        if (slot->ready && slot->session) ++open, instances += slot->session->attached_instances();
-      out.push_back({{"name", s->cfg.name},
-                     {"uri", s->cfg.uri},
-                     {"state", s->retired ? "draining" : open ? "healthy" : "connecting"},
-                     {"sessions", s->cfg.sessions},
-                     {"sessions_open", open},
-                     {"instances_in_flight", instances},
-                     {"last_error", s->last_error}});
-    }
-    return out;
-  }
-
-  void reconfigure(std::vector<config::PieServer> next) override {
-    std::vector<std::shared_ptr<Server>> added;
-    for (auto& s : servers_) {
-      if (s->retired) continue;
-      bool kept = std::any_of(next.begin(), next.end(), [&](const auto& c) { return same_server(c, s->cfg); });
-      if (!kept) {
-        s->retired = true;
-        spdlog::info("pie server {} removed or changed by reload: draining its running instances", s->cfg.name);
-      }
-    }
-    for (auto& cfg : next) {
-      bool exists = std::any_of(servers_.begin(), servers_.end(),
-                                [&](const auto& s) { return !s->retired && same_server(cfg, s->cfg); });
-      if (exists) continue;
-      spdlog::info("pie server {} ({}) added by reload", cfg.name, cfg.uri);
-      added.push_back(make_server(std::move(cfg)));
-    }
-    for (auto& s : added) {
-      servers_.push_back(s);
-      for (auto& slot : s->slots) connect(s, slot);
-    }
-    check_drained();
-  }
-
- private:
-  struct Slot {
-    Slot(asio::any_io_executor ex, unsigned i) : index(i), retry(ex) {}
-    unsigned index;
-    pie::Session::Ptr session;
-    bool ready = false;
-    unsigned failures = 0;
-    asio::steady_timer retry;
-  };
-  struct Server {
-    config::PieServer cfg;
-    std::vector<std::shared_ptr<Slot>> slots;
-    std::string last_error;
-    bool retired = false;  // removed or changed by a reload: no new launches
-    bool closed = false;   // retired and its sessions closed
-  };
-
-  std::shared_ptr<Server> make_server(config::PieServer cfg) {
-    auto s = std::make_shared<Server>();
-    s->cfg = std::move(cfg);
-    for (unsigned i = 0; i < s->cfg.sessions; ++i) s->slots.push_back(std::make_shared<Slot>(ex_, i));
-    return s;
-  }
-
-  static bool usable(const Slot& slot) { return slot.ready && slot.session && slot.session->is_open(); }
-
-  void close_server(Server& s) {
-    for (auto& slot : s.slots) {
-      slot->retry.cancel();
-      slot->ready = false;
-      if (auto session = std::exchange(slot->session, nullptr)) session->close();
-    }
-  }
-
-  /// Retired servers close once nothing runs on them; then they are dropped.
-  void check_drained() {
-    for (auto& s : servers_) {
-      if (!s->retired || s->closed) continue;
-      bool busy = false;
-      for (auto& slot : s->slots)
-        if (slot->session && (slot->session->attached_instances() || slot->session->pending_requests())) busy = true;
-      if (busy) continue;
-      spdlog::info("pie server {} drained: closing its sessions", s->cfg.name);
-      close_server(*s);
-      s->closed = true;
-    }
-    servers_.erase(std::remove_if(servers_.begin(), servers_.end(), [](const auto& s) { return s->closed; }),
-                   servers_.end());
-    bool draining = std::any_of(servers_.begin(), servers_.end(), [](const auto& s) { return s->retired; });
-    if (!draining || stopped_) return;
-    drain_timer_.expires_after(kDrainCheck);
-    drain_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
-      if (auto self = weak.lock(); self && !ec) self->check_drained();
-    });
-  }
-
-  void connect(const std::shared_ptr<Server>& s, const std::shared_ptr<Slot>& slot) {
-    if (stopped_ || s->retired) return;
-    pie::SessionOptions o;
-    o.host = s->cfg.host;
-    o.port = s->cfg.port;
-    o.path = s->cfg.path;
-    o.auth.kind = static_cast<pie::AuthConfig::Kind>(s->cfg.auth.kind);
-    o.auth.username = s->cfg.auth.username;
-    o.auth.token = s->cfg.auth.token;
-    o.connect_timeout = s->cfg.connect_timeout;
-    o.request_timeout = s->cfg.request_timeout;
-    auto session = pie::make_session_v02(ex_, o);
-    slot->session = session;
-    std::weak_ptr<PieCluster> weak = shared_from_this();
-    std::weak_ptr<Server> ws = s;
-    std::weak_ptr<Slot> wslot = slot;
-    pie::Session* raw = session.get();  // no shared_ptr: the session holds this callback
-    session->on_closed([weak, ws, wslot, raw](std::string reason) {
-      auto self = weak.lock();
-      auto s = ws.lock();
-      auto slot = wslot.lock();
-      if (!self || !s || !slot || slot->session.get() != raw) return;
-      slot->ready = false;
-      s->last_error = "session lost: " + reason;
-      spdlog::warn("pie server {} session {} closed: {}", s->cfg.name, slot->index, reason);
-      self->schedule_reconnect(s, slot);
-    });
-    session->start([weak, ws, wslot, session](Result<std::string> r) {
-      auto self = weak.lock();
-      auto s = ws.lock();
-      auto slot = wslot.lock();
-      if (!self || !s || !slot || slot->session != session) return;
-      if (r) {
-        if (slot->failures > 0 || slot->index == 0)
-          spdlog::info("pie server {} session {} ready ({})", s->cfg.name, slot->index, *r);
-        slot->ready = true;
-        slot->failures = 0;
-        s->last_error.clear();
-        return;
-      }
-      s->last_error = r.error();
-      if (slot->failures == 0 || slot->failures % 20 == 0)
-        spdlog::warn("pie server {} ({}) session {}: {}", s->cfg.name, s->cfg.uri, slot->index, r.error());
-      self->schedule_reconnect(s, slot);
-    });
-  }
-
-  void schedule_reconnect(const std::shared_ptr<Server>& s, const std::shared_ptr<Slot>& slot) {
-    if (stopped_ || s->retired) return;
-    if (metrics_) metrics_->pie_reconnect(s->cfg.name);
-    if (auto old = std::exchange(slot->session, nullptr)) old->close();
-    auto backoff = std::min(kMaxBackoff, kMinBackoff * (1u << std::min(slot->failures, 6u)));
-    ++slot->failures;
-    std::uniform_int_distribution<long> jitter(0, backoff.count() / 2);
-    slot->retry.expires_after(backoff + std::chrono::milliseconds(jitter(rng_)));
-    std::weak_ptr<PieCluster> weak = shared_from_this();
-    std::weak_ptr<Server> ws = s;
-    std::weak_ptr<Slot> wslot = slot;
-    slot->retry.async_wait([weak, ws, wslot](boost::system::error_code ec) {
-      auto self = weak.lock();
-      auto s = ws.lock();
-      auto slot = wslot.lock();
-      if (ec || !self || !s || !slot) return;
-      self->connect(s, slot);
-    });
-  }
-
-  asio::any_io_executor ex_;
-  std::vector<std::shared_ptr<Server>> servers_;
-  asio::steady_timer drain_timer_;
-  bool stopped_ = false;
-  obs::Metrics* metrics_ = nullptr;  // null: no metrics
-  std::mt19937 rng_{std::random_device{}()};
-};
-
 }  // namespace
 
-std::shared_ptr<Cluster> make_pie_cluster(asio::any_io_executor ex, std::vector<config::PieServer> servers,
-                                          obs::Metrics* metrics) {
-  return std::make_shared<PieCluster>(std::move(ex), std::move(servers), metrics);
+PieCluster::PieCluster(asio::any_io_executor ex, config::ClusterConfig cfg, obs::Metrics* metrics)
+    : ex_(ex), settings_(cfg.settings), groups_(std::move(cfg.groups)), drain_timer_(ex), metrics_(metrics) {
+  for (auto& c : cfg.servers) servers_.push_back(make_server(std::move(c)));
+  assign_groups();
+  set_programs(cfg.programs);
+}
+
+void PieCluster::set_programs(const std::vector<config::ProgramSpec>& specs) {
+  // Checked when the config was loaded; a file that changed since keeps the previous set.
+  auto p = load_programs(specs);
+  if (!p) return spdlog::error("programs: {} (keeping the previous set)", p.error());
+  programs_ = std::move(*p);
+}
+
+PieCluster::ServerPtr PieCluster::make_server(config::PieServer cfg) {
+  auto s = std::make_shared<Server>(ex_, std::move(cfg));
+  for (unsigned i = 0; i < s->cfg.sessions; ++i) s->slots.push_back(std::make_shared<Slot>(ex_, i));
+  return s;
+}
+
+void PieCluster::assign_groups() {
+  config::ClusterConfig view;
+  view.groups = groups_;
+  for (auto& s : servers_)
+    if (!s->retired) view.servers.push_back(s->cfg);
+  for (auto& s : servers_) {
+    s->groups.clear();
+    for (const auto& g : groups_) {
+      auto members = config::group_members(view, g.name);
+      if (std::find(members.begin(), members.end(), s->cfg.name) != members.end()) s->groups.push_back(g.name);
+    }
+  }
+}
+
+void PieCluster::start() {
+  for (auto& s : servers_)
+    for (auto& slot : s->slots) connect(s, slot);
+}
+
+void PieCluster::stop() {
+  stopped_ = true;
+  drain_timer_.cancel();
+  auto waiting = std::move(queue_);
+  queue_.clear();
+  for (auto& run : waiting) {
+    run->queued = false;
+    fail_run(run, LaunchFailure::Kind::Unavailable, "the gateway is stopping");
+  }
+  for (auto& s : servers_) close_server(*s);
+}
+
+void PieCluster::launch(pie::LaunchRequest req, LaunchOptions opts, pie::InstanceSink sink, LaunchDone done) {
+  auto run = std::make_shared<Run>();
+  run->req = std::move(req);
+  run->opts = std::move(opts);
+  run->sink = std::make_shared<pie::InstanceSink>(std::move(sink));
+  run->done = std::move(done);
+  if (stopped_) return fail_run(run, LaunchFailure::Kind::Unavailable, "the gateway is stopping");
+  place(run);
+}
+
+bool Server::in_group(const std::string& group) const {
+  return group.empty() || std::find(groups.begin(), groups.end(), group) != groups.end();
+}
+
+PieCluster::ServerPtr PieCluster::pick(const Run& run, Clock::time_point now) {
+  // Servers not tried yet first; once every candidate was tried, any of them again.
+  for (bool allow_tried : {false, true}) {
+    std::vector<ServerPtr> eligible;
+    std::vector<Candidate> cand;
+    for (auto& s : servers_) {
+      if (!s->takes_launches(now) || !s->has_capacity() || !s->in_group(run.opts.group)) continue;
+      if (!run.opts.server.empty() && s->cfg.name != run.opts.server) continue;
+      bool tried = std::find(run.tried.begin(), run.tried.end(), s->cfg.name) != run.tried.end();
+      if (tried && !allow_tried) continue;
+      eligible.push_back(s);
+      cand.push_back({s->outstanding(), s->cfg.weight});
+    }
+    int i = pick_least_loaded(cand, rng_);
+    if (i >= 0) return eligible[static_cast<std::size_t>(i)];
+    if (run.tried.empty()) break;
+  }
+  return nullptr;
+}
+
+bool PieCluster::group_reachable(const Run& run, Clock::time_point now) const {
+  return std::any_of(servers_.begin(), servers_.end(), [&](const ServerPtr& s) {
+    return s->takes_launches(now) && s->in_group(run.opts.group) && (run.opts.server.empty() || s->cfg.name == run.opts.server);
+  });
+}
+
+std::string PieCluster::unreachable_reason(const Run& run, Clock::time_point now) const {
+  std::string why;
+  for (auto& s : servers_) {
+    if (s->retired || !s->in_group(run.opts.group) || (!run.opts.server.empty() && s->cfg.name != run.opts.server))
+      continue;
+    std::string state = to_string(s->health(now, settings_.server_lost_after));
+    if (!s->last_error.empty()) state += ": " + s->last_error;
+    why += (why.empty() ? "" : "; ") + s->cfg.name + " " + state;
+  }
+  std::string scope = !run.opts.server.empty() ? "Pie server " + run.opts.server
+                      : run.opts.group.empty() ? "no Pie server"
+                                               : "no Pie server of group '" + run.opts.group + "'";
+  if (!run.opts.server.empty()) return scope + " is not reachable (" + (why.empty() ? "not configured" : why) + ")";
+  return scope + " is reachable (" + (why.empty() ? "none configured" : why) + ")";
+}
+
+void PieCluster::place(const RunPtr& run) {
+  const auto now = Clock::now();
+  if (now >= run->opts.deadline)
+    return fail_run(run, LaunchFailure::Kind::Unavailable, "the launch's deadline passed before a Pie server took it");
+  if (auto s = pick(*run, now)) return send_launch(run, s);
+  if (!group_reachable(*run, now)) {
+    if (metrics_) metrics_->pie_launch_failure("", obs::Metrics::LaunchFailure::Unavailable);
+    return fail_run(run, LaunchFailure::Kind::Unavailable, unreachable_reason(*run, now));
+  }
+  enqueue(run, now);  // reachable but every eligible server is at max_instances
+}
+
+void PieCluster::send_launch(const RunPtr& run, const ServerPtr& s) {
+  Slot* slot = s->best_slot();
+  auto session = slot->session;
+  ++s->launching;
+  ++s->launches;
+  ++run->attempts;
+  run->tried.push_back(s->cfg.name);
+  run->server = s;
+  run->state = Run::State::Launching;
+  const auto epoch = ++run->epoch;
+  if (metrics_) metrics_->pie_launch(s->cfg.name);
+  session->launch(run->req, route(run, epoch),
+                  weak_cb([run, s, session, epoch](PieCluster& self, Result<std::string> r) {
+                    self.on_launch_reply(run, s, session, epoch, std::move(r));
+                  }));
+}
+
+void PieCluster::on_launch_reply(const RunPtr& run, const ServerPtr& s, const pie::Session::Ptr& session,
+                                 std::uint64_t epoch, Result<std::string> r) {
+  --s->launching;
+  if (run->epoch != epoch || run->state != Run::State::Launching) return;
+  if (r) {
+    note_success(s);
+    s->ejections_in_row = 0;
+    run->instance_id = *r;
+    run->session = session;
+    run->state = Run::State::Attached;
+    s->runs[run->instance_id] = run;
+    if (run->relaunched) {
+      spdlog::warn("instance relaunched as {} on {} (idempotent endpoint)", run->instance_id, s->cfg.name);
+      if (run->sink->on_relaunch) run->sink->on_relaunch(s->cfg.name, run->instance_id);
+    } else if (auto done = std::exchange(run->done, nullptr)) {
+      done(Placement{s->cfg.name, run->instance_id});
+    }
+    return dispatch_queue();
+  }
+  LaunchFailure::Kind kind;
+  if (!session->is_open()) kind = LaunchFailure::Kind::Unavailable;
+  else if (r.error().rfind("timed out", 0) == 0) kind = LaunchFailure::Kind::Timeout;
+  else kind = LaunchFailure::Kind::Rejected;
+  ++s->launch_failures;
+  if (metrics_) metrics_->pie_launch_failure(s->cfg.name, metrics_reason(kind));
+  const std::string msg = s->cfg.name + ": " + r.error();
+  // A refusal is Pie's answer about this launch (unknown inferlet, ...), not about the server.
+  if (kind != LaunchFailure::Kind::Rejected) note_failure(s, "launch failed: " + r.error());
+  run->server.reset();
+  run->state = Run::State::Waiting;
+  const bool budget_left = run->attempts <= settings_.retry_budget && Clock::now() < run->opts.deadline;
+  const bool other_server = std::any_of(servers_.begin(), servers_.end(), [&](const ServerPtr& x) {
+    return x->takes_launches(Clock::now()) && x->in_group(run->opts.group) &&
+           std::find(run->tried.begin(), run->tried.end(), x->cfg.name) == run->tried.end() &&
+           (run->opts.server.empty() || x->cfg.name == run->opts.server);
+  });
+  // Failover: never re-run what Pie refused on the same server; a lost or unanswered launch may
+  // go anywhere reachable (another session of the same server included).
+  if (budget_left && (other_server || kind != LaunchFailure::Kind::Rejected)) {
+    spdlog::info("launch of {} failed on {} ({}): trying another server", run->req.inferlet, s->cfg.name, r.error());
+    place(run);
+  } else {
+    fail_run(run, kind, msg);
+  }
+  dispatch_queue();
+}
+
+void PieCluster::fail_run(const RunPtr& run, LaunchFailure::Kind kind, std::string message) {
+  run->state = Run::State::Ended;
+  if (run->timer) run->timer->cancel();
+  if (run->relaunched) {
+    // Its first placement was delivered long ago: the run ends as lost.
+    if (run->sink->on_end) run->sink->on_end(pie::InstanceEnd::SessionLost, "relaunch failed: " + message);
+    return;
+  }
+  if (auto done = std::exchange(run->done, nullptr)) done(LaunchFailure{kind, std::move(message)});
+}
+
+// ---- the wait queue ------------------------------------------------------------------------
+
+void PieCluster::enqueue(const RunPtr& run, Clock::time_point now) {
+  if (queue_.size() >= settings_.queue_size) {
+    ++queue_rejections_;
+    if (metrics_) metrics_->pie_queue_rejection();
+    return fail_run(run, LaunchFailure::Kind::QueueFull,
+                    "queue full: every Pie server that can run this is at its max_instances and " +
+                        std::to_string(queue_.size()) + " launches are already waiting; retry later");
+  }
+  run->state = Run::State::Waiting;
+  run->queue_pos = queue_.insert(queue_.end(), run);
+  run->queued = true;
+  const auto deadline = std::min(run->opts.deadline, now + settings_.queue_wait);
+  if (!run->timer) run->timer = std::make_unique<asio::steady_timer>(ex_);
+  run->timer->expires_at(deadline);
+  const auto epoch = run->epoch;
+  run->timer->async_wait(weak_cb([run, epoch](PieCluster& self, boost::system::error_code ec) {
+    if (ec || !run->queued || run->epoch != epoch) return;
+    self.unqueue(run);
+    self.fail_run(run, LaunchFailure::Kind::Unavailable,
+                  "no Pie server had room for the launch in time (every eligible server stayed at max_instances)");
+  }));
+  update_queue_gauge();
+}
+
+void PieCluster::unqueue(const RunPtr& run) {
+  if (!run->queued) return;
+  queue_.erase(run->queue_pos);
+  run->queued = false;
+  if (run->timer) run->timer->cancel();
+  update_queue_gauge();
+}
+
+void PieCluster::update_queue_gauge() {
+  if (metrics_) metrics_->pie_queue_depth(queue_.size());
+}
+
+void PieCluster::dispatch_queue() {
+  if (dispatching_ || queue_.empty() || stopped_) return;
+  dispatching_ = true;  // send_launch/fail_run may call back into the cluster
+  const auto now = Clock::now();
+  std::vector<RunPtr> unreachable;
+  for (auto it = queue_.begin(); it != queue_.end();) {
+    auto run = *it++;
+    if (auto s = pick(*run, now)) {
+      unqueue(run);
+      send_launch(run, s);
+    } else if (!group_reachable(*run, now)) {
+      unqueue(run);
+      unreachable.push_back(run);
+    }
+  }
+  dispatching_ = false;
+  for (auto& run : unreachable) fail_run(run, LaunchFailure::Kind::Unavailable, unreachable_reason(*run, now));
+}
+
+}  // namespace detail
+
+std::shared_ptr<Cluster> make_pie_cluster(boost::asio::any_io_executor ex, config::ClusterConfig cfg, obs::Metrics* metrics) {
+  return std::make_shared<detail::PieCluster>(std::move(ex), std::move(cfg), metrics);
 }
 
 }  // namespace pg::cluster

@@ -74,6 +74,16 @@ long long Fields::integer(const YAML::Node& map, const char* key, const std::str
   return v;
 }
 
+bool Fields::boolean(const YAML::Node& map, const char* key, const std::string& path, bool dflt) {
+  auto n = map[key];
+  if (!n) return dflt;
+  std::string v = str(n, path + "." + key);
+  if (v == "true") return true;
+  if (v == "false") return false;
+  error(n, path + "." + key, "must be true or false (got '" + v + "')");
+  return dflt;
+}
+
 Duration Fields::duration(const YAML::Node& map, const char* key, const std::string& path, Duration dflt) {
   auto n = map[key];
   if (!n) return dflt;

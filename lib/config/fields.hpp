@@ -28,6 +28,8 @@ class Fields {
   long long integer(const YAML::Node& map, const char* key, const std::string& path, long long dflt, long long min,
                     long long max);
   Duration duration(const YAML::Node& map, const char* key, const std::string& path, Duration dflt);
+  /// `true` or `false` (YAML's other spellings are refused: they surprise people).
+  bool boolean(const YAML::Node& map, const char* key, const std::string& path, bool dflt);
 
  private:
   std::string source_;

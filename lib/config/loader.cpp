@@ -9,7 +9,10 @@
 #include <set>
 #include <sstream>
 
+#include "config/browser_section.hpp"
+#include "config/cluster_section.hpp"
 #include "config/fields.hpp"
+#include "config/pie_client_sections.hpp"
 #include "endpoints/arg_template.hpp"
 
 namespace pg::config {
@@ -32,7 +35,16 @@ const char* to_string(EndpointKind k) {
   }
   return "?";
 }
-const char* to_string(ResultSource r) { return r == ResultSource::Return ? "return" : "stdout"; }
+const char* to_string(ResultSource r) {
+  switch (r) {
+    case ResultSource::Return: return "return";
+    case ResultSource::Stdout: return "stdout";
+    case ResultSource::Blob: return "blob";
+    case ResultSource::Messages: return "messages";
+    case ResultSource::LastMessage: return "last_message";
+  }
+  return "?";
+}
 
 Result<Duration> parse_duration(const std::string& text) {
   static const std::pair<const char*, double> kUnits[] = {{"ms", 1.0}, {"s", 1000.0}, {"m", 60000.0}, {"h", 3600000.0}};
@@ -56,33 +68,8 @@ Result<Duration> parse_duration(const std::string& text) {
 
 namespace {
 
-Result<std::string> resolve_secret(const YAML::Node& auth, Fields& f, const std::string& path) {
-  if (auth["token"]) f.error(auth["token"], path + ".token",
-                             "secrets must not be written in the config: use token_file or token_env");
-  if (auto file = auth["token_file"]) {
-    std::string name = f.str(file, path + ".token_file");
-    std::ifstream in(name, std::ios::binary);
-    if (!in) {
-      f.error(file, path + ".token_file", "cannot read '" + name + "'");
-      return std::string{};
-    }
-    std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) token.pop_back();
-    if (token.empty()) f.error(file, path + ".token_file", "'" + name + "' is empty");
-    return token;
-  }
-  if (auto env = auth["token_env"]) {
-    std::string name = f.str(env, path + ".token_env");
-    const char* v = std::getenv(name.c_str());
-    if (!v || !*v) f.error(env, path + ".token_env", "environment variable '" + name + "' is not set");
-    return std::string(v ? v : "");
-  }
-  f.error(auth, path, "kind 'token' needs token_file or token_env");
-  return std::string{};
-}
-
 void load_server(const YAML::Node& n, const std::string& path, Fields& f, Config& cfg) {
-  if (!f.expect_map(n, path, {"name", "uri", "auth", "sessions", "connect_timeout", "request_timeout"})) return;
+  if (!f.expect_map(n, path, {"name", "uri", "auth", "sessions", "connect_timeout", "request_timeout", PG_SERVER_CLUSTER_KEYS})) return;
   PieServer s;
   s.name = f.required_str(n, "name", path);
   s.uri = f.required_str(n, "uri", path);
@@ -91,26 +78,11 @@ void load_server(const YAML::Node& n, const std::string& path, Fields& f, Config
     if (!parsed) f.error(n["uri"], path + ".uri", parsed.error());
     else std::tie(s.host, s.port, s.path) = *parsed;
   }
-  if (auto a = n["auth"]) {
-    const std::string apath = path + ".auth";
-    if (f.expect_map(a, apath, {"kind", "username", "token", "token_file", "token_env"})) {
-      std::string kind = a["kind"] ? f.str(a["kind"], apath + ".kind") : "none";
-      if (kind == "none") s.auth.kind = PieAuth::Kind::None;
-      else if (kind == "username") {
-        s.auth.kind = PieAuth::Kind::Username;
-        s.auth.username = f.required_str(a, "username", apath);
-      } else if (kind == "token") {
-        s.auth.kind = PieAuth::Kind::Token;
-        auto t = resolve_secret(a, f, apath);
-        if (t) s.auth.token = *t;
-      } else {
-        f.error(a["kind"], apath + ".kind", "must be one of none, token, username (got '" + kind + "')");
-      }
-    }
-  }
+  if (auto a = n["auth"]) load_server_auth(a, path + ".auth", f, config_dir(cfg.source), s.auth);
   s.sessions = static_cast<unsigned>(f.integer(n, "sessions", path, s.sessions, 1, 256));
   s.connect_timeout = f.duration(n, "connect_timeout", path, s.connect_timeout);
   s.request_timeout = f.duration(n, "request_timeout", path, s.request_timeout);
+  load_server_cluster_fields(n, path, f, s);
   for (const auto& other : cfg.servers)
     if (!s.name.empty() && other.name == s.name) f.error(n["name"], path + ".name", "duplicate server name '" + s.name + "'");
   cfg.servers.push_back(std::move(s));
@@ -147,7 +119,8 @@ void load_params(const YAML::Node& list, const std::string& path, Fields& f, End
 
 void load_endpoint(const YAML::Node& n, const std::string& path, Fields& f, Config& cfg) {
   if (!f.expect_map(n, path, {"name", "kind", "description", "inferlet", "params", "arguments", "result", "result_format",
-                              "timeout", "async", "suggested_wait"}))
+                              "timeout", "async", "suggested_wait", "cancel_on_disconnect", "group", "idempotent",
+                              "content_type", "fanout", "input"}))
     return;
   Endpoint ep;
   ep.line = n.Mark().line + 1;
@@ -194,7 +167,10 @@ void load_endpoint(const YAML::Node& n, const std::string& path, Fields& f, Conf
     if (v == "return") ep.result = ResultSource::Return;
     else if (v == "stdout") ep.result = ResultSource::Stdout;
     else if (v == "json") ep.result = ResultSource::Return, ep.format = ResultFormat::Json;  // shorthand
-    else f.error(r, path + ".result", "must be one of return, stdout, json (got '" + v + "')");
+    else if (v == "blob") ep.result = ResultSource::Blob;
+    else if (v == "messages") ep.result = ResultSource::Messages, ep.format = ResultFormat::Json;  // a JSON list
+    else if (v == "last_message") ep.result = ResultSource::LastMessage;
+    else f.error(r, path + ".result", "must be one of return, stdout, json, blob, messages, last_message (got '" + v + "')");
   }
   if (auto r = n["result_format"]) {
     std::string v = f.str(r, path + ".result_format");
@@ -211,7 +187,12 @@ void load_endpoint(const YAML::Node& n, const std::string& path, Fields& f, Conf
   }
   if (ep.kind == EndpointKind::AsyncRpc) ep.async = true;
   ep.suggested_wait = f.duration(n, "suggested_wait", path, ep.suggested_wait);
+  ep.cancel_on_disconnect = f.boolean(n, "cancel_on_disconnect", path, ep.cancel_on_disconnect);
   ep.timeout = f.duration(n, "timeout", path, ep.timeout);
+  load_endpoint_cluster_fields(n, path, f, cfg, ep);
+  load_endpoint_content_type(n, path, f, ep);
+  load_endpoint_fanout(n, path, f, ep);
+  if (auto in = n["input"]) load_endpoint_inputs(in, path + ".input", f, ep);
   if (ep.timeout.count() == 0) f.error(n["timeout"], path + ".timeout", "must be greater than zero");
   for (const auto& other : cfg.endpoints)
     // One GET and one POST-like (post, rpc, asyncrpc) endpoint per name: they share the URL.
@@ -225,7 +206,7 @@ void load_endpoint(const YAML::Node& n, const std::string& path, Fields& f, Conf
 }
 
 void load_root(const YAML::Node& root, Fields& f, Config& cfg) {
-  if (!f.expect_map(root, "(top level)", {"listen", "limits", "servers", "endpoints", "jobs", "shutdown", "logging"}))
+  if (!f.expect_map(root, "(top level)", {"listen", "limits", "servers", "groups", "cluster", "endpoints", "programs", "jobs", "shutdown", "logging", "grpc", "cors", "daemons", "models_cache"}))
     return;
   if (auto sd = root["shutdown"]) {
     if (f.expect_map(sd, "shutdown", {"drain_timeout", "async_jobs"})) {
@@ -250,10 +231,26 @@ void load_root(const YAML::Node& root, Fields& f, Config& cfg) {
     }
   }
   if (auto l = root["listen"]) {
-    if (f.expect_map(l, "listen", {"http"}) && l["http"]) {
-      auto addr = parse_host_port(f.str(l["http"], "listen.http"));
-      if (!addr) f.error(l["http"], "listen.http", addr.error());
-      else cfg.http = *addr;
+    if (f.expect_map(l, "listen", {"http", "grpc", "admin"})) {
+      if (l["http"]) {
+        auto addr = parse_host_port(f.str(l["http"], "listen.http"));
+        if (!addr) f.error(l["http"], "listen.http", addr.error());
+        else cfg.http = *addr;
+      }
+      for (auto [key, into] : {std::pair{"grpc", &cfg.grpc}, std::pair{"admin", &cfg.admin}}) {
+        if (!l[key]) continue;
+        std::string path = std::string("listen.") + key;
+        auto addr = parse_host_port(f.str(l[key], path));
+        if (!addr) f.error(l[key], path, addr.error());
+        else *into = *addr;
+      }
+    }
+  }
+  if (auto g = root["grpc"]) {
+    if (f.expect_map(g, "grpc", {"max_recv_bytes", "max_send_bytes"})) {
+      auto& gl = cfg.grpc_limits;
+      gl.max_recv_bytes = static_cast<std::size_t>(f.integer(g, "max_recv_bytes", "grpc", gl.max_recv_bytes, 1024, 1LL << 30));
+      gl.max_send_bytes = static_cast<std::size_t>(f.integer(g, "max_send_bytes", "grpc", gl.max_send_bytes, 1024, 1LL << 30));
     }
   }
   if (auto l = root["limits"]) {
@@ -270,17 +267,35 @@ void load_root(const YAML::Node& root, Fields& f, Config& cfg) {
   else if (!servers.IsSequence() || servers.size() == 0) f.error(servers, "servers", "must be a non-empty list of Pie servers");
   else
     for (std::size_t i = 0; i < servers.size(); ++i) load_server(servers[i], "servers[" + std::to_string(i) + "]", f, cfg);
+  if (auto g = root["groups"]) load_groups(g, f, cfg);
+  if (auto c = root["cluster"]) load_cluster_settings(c, f, cfg.cluster);
   if (auto eps = root["endpoints"]) {
     if (!eps.IsSequence()) f.error(eps, "endpoints", "must be a list of endpoints");
     else
       for (std::size_t i = 0; i < eps.size(); ++i) load_endpoint(eps[i], "endpoints[" + std::to_string(i) + "]", f, cfg);
   }
+  if (auto p = root["programs"]) load_programs_section(p, f, config_dir(cfg.source), cfg);
+  if (auto d = root["daemons"]) load_daemons_section(d, f, cfg);  // after servers: names them
+  if (auto mc = root["models_cache"]) {
+    auto d = parse_duration(f.str(mc, "models_cache"));
+    if (!d) f.error(mc, "models_cache", d.error());
+    else cfg.models_cache = *d;
+  }
+  if (auto c = root["cors"]) load_cors_section(c, f, cfg.cors);
   if (auto lg = root["logging"]) {
-    if (f.expect_map(lg, "logging", {"level"}) && lg["level"]) {
-      cfg.logging.level = f.str(lg["level"], "logging.level");
-      static const std::set<std::string> kLevels{"trace", "debug", "info", "warn", "error", "critical", "off"};
-      if (!kLevels.count(cfg.logging.level))
-        f.error(lg["level"], "logging.level", "must be one of trace, debug, info, warn, error, critical, off");
+    if (f.expect_map(lg, "logging", {"level", "format"})) {
+      if (lg["level"]) {
+        cfg.logging.level = f.str(lg["level"], "logging.level");
+        static const std::set<std::string> kLevels{"trace", "debug", "info", "warn", "error", "critical", "off"};
+        if (!kLevels.count(cfg.logging.level))
+          f.error(lg["level"], "logging.level", "must be one of trace, debug, info, warn, error, critical, off");
+      }
+      if (auto fm = lg["format"]) {
+        std::string v = f.str(fm, "logging.format");
+        if (v == "text") cfg.logging.format = Logging::Format::Text;
+        else if (v == "json") cfg.logging.format = Logging::Format::Json;
+        else f.error(fm, "logging.format", "must be text or json (got '" + v + "')");
+      }
     }
   }
 }

@@ -3,9 +3,15 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+namespace pg::pie::auth {
+class SshKey;  // pie/auth/ssh_key.hpp
+}
 
 namespace pg::config {
 
@@ -24,11 +30,21 @@ struct Limits {
   std::size_t max_connections = 10000;
 };
 
+/// The gRPC API's message size limits (`grpc:`); larger messages fail RESOURCE_EXHAUSTED.
+struct GrpcLimits {
+  std::size_t max_recv_bytes = 4 << 20;   // a request
+  std::size_t max_send_bytes = 64 << 20;  // a response or stream message (a job's output is capped at 16 MiB)
+};
+
 struct PieAuth {
-  enum class Kind { None, Token, Username };
+  enum class Kind { None, Token, Username, Key };  // same order as pie::AuthConfig::Kind
   Kind kind = Kind::None;
-  std::string username;
+  std::string username;  // Username and Key
   std::string token;  // resolved from token_file / token_env at load time; never logged
+  std::string key_file;  // Key: the private key file (resolved path), for logs and comparisons
+  /// Key: loaded and checked at config load (mode, type, passphrase from passphrase_file /
+  /// passphrase_env); the passphrase itself is not kept.
+  std::shared_ptr<const pie::auth::SshKey> key;
 };
 
 struct PieServer {
@@ -41,7 +57,33 @@ struct PieServer {
   unsigned sessions = 2;
   Duration connect_timeout{5000};
   Duration request_timeout{10000};
+  unsigned weight = 1;          // share of launches relative to other servers (balancing)
+  unsigned max_instances = 0;   // concurrent instances at most (launching + running); 0 = no cap
+  std::map<std::string, std::string> labels;  // for group selectors and gateway/servers
 };
+
+/// A named set of servers that endpoints target: listed by name, or every server whose labels
+/// include all of `selector`.
+struct ServerGroup {
+  std::string name;
+  std::vector<std::string> servers;
+  std::map<std::string, std::string> selector;
+  int line = 0;
+};
+
+/// Cluster-wide knobs (`cluster:`): backpressure, liveness, outlier ejection, failover.
+struct ClusterSettings {
+  std::size_t queue_size = 1000;   // launches waiting for a free server; beyond it 503 + Retry-After
+  Duration queue_wait{30000};      // longest wait in that queue (never past the job's own deadline)
+  Duration ping_interval{5000};    // each open session is pinged this often
+  Duration ping_timeout{5000};     // an unanswered ping closes (and reconnects) its session
+  unsigned eject_after = 5;        // consecutive failed launches/pings eject a server ...
+  Duration eject_time{10000};      // ... for this long (doubling on each re-ejection) ...
+  Duration max_eject_time{300000};  // ... up to this; then it is probed with a ping
+  unsigned retry_budget = 2;       // other servers a launch may try when it failed before Pie accepted it
+  Duration server_lost_after{15000};  // detached instances of a server unreachable this long fail
+};
+
 
 enum class ParamType { String, Int, Float, Bool };
 const char* to_string(ParamType t);
@@ -56,11 +98,28 @@ struct Param {
 enum class EndpointKind { Get, Post, Rpc, AsyncRpc };
 const char* to_string(EndpointKind k);
 
-enum class ResultSource { Return, Stdout };
+// Blob: the last blob the instance sent; Messages: all its Message events as a JSON list;
+// LastMessage: the text of its last Message event.
+enum class ResultSource { Return, Stdout, Blob, Messages, LastMessage };
 const char* to_string(ResultSource r);
 
 /// How the result text is handed back: as text, or parsed as JSON into values.
 enum class ResultFormat { Text, Json };
+
+/// What a launched instance is sent before anything else (`input:`), in declared order.
+struct EndpointInput {
+  enum class Send { Message, Blob };  // signal_instance text, or upload_blob bytes
+  Send send = Send::Message;
+  std::string param;  // "" = the request body; else this parameter's value
+};
+
+/// A server ("daemon") inferlet kept running on a Pie server (`daemons:`).
+struct DaemonSpec {
+  std::string server;
+  std::uint32_t port = 0;
+  std::string inferlet;
+  std::vector<std::string> arguments;
+};
 
 struct Endpoint {
   std::string name;
@@ -74,7 +133,21 @@ struct Endpoint {
   Duration timeout{30000};
   bool async = false;             // always true for AsyncRpc; optional for Get/Post
   Duration suggested_wait{1000};  // what async handles suggest between polls
+  std::string group;              // server group it runs on; "" = every server
+  bool idempotent = false;        // may run again elsewhere if its server is lost mid-run
+  /// Fan-out: 0 = one run (normal); N = the call runs on N healthy servers of `group`,
+  /// kFanoutAll = on every one; the result is the list of per-server results (jobs/fanout.hpp).
+  unsigned fanout = 0;
+  static constexpr unsigned kFanoutAll = 0xFFFFFFFFu;
   int line = 0;                   // where it was declared, for later error messages
+
+  /// A sync caller that goes away (HTTP client disconnects, gRPC call cancelled) gets its Pie
+  /// instance terminated; false lets the run finish (its job stays visible in gateway/jobs).
+  bool cancel_on_disconnect = true;
+  /// get/post: answer a successful call with the raw result bytes and this Content-Type instead
+  /// of the JSON envelope (`result: blob` defaults it to application/octet-stream).
+  std::string content_type;
+  std::vector<EndpointInput> inputs;  // config/inputs_section.cpp
 
   bool is_rpc() const { return kind == EndpointKind::Rpc || kind == EndpointKind::AsyncRpc; }
 };
@@ -92,19 +165,60 @@ struct Shutdown {
   bool terminate_async_jobs = true;  // else their Pie instances are left running, detached
 };
 
+/// A local inferlet to provision onto every Pie server (`programs:`), checked at load time.
+struct ProgramSpec {
+  std::string wasm;      // path of the .wasm (relative paths resolved against the config's directory)
+  std::string manifest;  // path of its Pie.toml
+  std::string name;      // [package] name, "namespace/name"
+  std::string version;   // [package] version
+  int line = 0;
+};
+
+/// Cross-origin requests from browsers (`cors:`); off while allowed_origins is empty.
+struct Cors {
+  std::vector<std::string> allowed_origins;  // exact origins ("http://host:port"), or "*"
+  std::vector<std::string> allowed_methods{"GET", "POST"};
+  std::vector<std::string> allowed_headers{"Content-Type", "Last-Event-ID", "X-Request-Id"};  // "*" = any
+  std::vector<std::string> exposed_headers{"X-Request-Id", "Retry-After", "X-Pie-Output-Truncated",
+                                           "X-Pie-Output-Incomplete"};
+  Duration max_age{600000};  // how long browsers may cache a preflight answer
+  bool enabled() const { return !allowed_origins.empty(); }
+};
+
 struct Logging {
   std::string level = "info";
+  enum class Format { Text, Json };
+  Format format = Format::Text;  // json: one JSON object per line
+};
+
+/// What the Pie cluster needs from the configuration (also what a reload hands it).
+struct ClusterConfig {
+  std::vector<PieServer> servers;
+  std::vector<ServerGroup> groups;
+  ClusterSettings settings;
+  std::vector<ProgramSpec> programs;  // provisioned on every session (re)connection
 };
 
 struct Config {
   std::string source;  // file name, or "<embedded default>"
   ListenAddress http;
+  std::optional<ListenAddress> grpc;   // listen.grpc: the gRPC API (absent = off)
+  std::optional<ListenAddress> admin;  // listen.admin: /metrics, /healthz, /readyz only (absent = on http)
+  GrpcLimits grpc_limits;              // grpc: message size limits
   Limits limits;
   std::vector<PieServer> servers;
+  std::vector<ServerGroup> groups;
+  ClusterSettings cluster;
   std::vector<Endpoint> endpoints;
+  std::vector<ProgramSpec> programs;  // uploaded to each server on every (re)connection
   Jobs jobs;
   Shutdown shutdown;
   Logging logging;
+  Cors cors;
+  std::vector<DaemonSpec> daemons;   // launched when their server's first session opens
+  Duration models_cache{2000};       // how long gateway/models answers are reused
+
+  ClusterConfig cluster_config() const { return {servers, groups, cluster, programs}; }
 };
 
 }  // namespace pg::config

@@ -4,6 +4,11 @@ namespace pg::endpoints {
 
 Result<value::Value> result_value(const jobs::Job& job) {
   const std::string& text = job.result();
+  if (job.spec.result == config::ResultSource::Blob) {
+    if (job.blobs.empty())
+      return make_error("endpoint '" + job.spec.endpoint + "' returns a blob, but the inferlet completed without sending one");
+    return value::Value::bytes(text);
+  }
   if (job.spec.format == config::ResultFormat::Text) return value::Value::str(text);
   auto v = value::parse_json(text);
   if (!v) {

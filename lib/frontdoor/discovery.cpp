@@ -41,6 +41,8 @@ json entry(const config::Endpoint& e) {
   // Not read by TARP clients; lets other tools (and /ui) show types and defaults.
   j["params"] = param_list(e);
   if (e.async) j["suggested_wait"] = std::chrono::duration<double>(e.suggested_wait).count();
+  if (e.async) j["async"] = true;
+  if (!e.content_type.empty()) j["result_mimetype"] = e.content_type;  // a raw result (an image, ...)
   if (e.kind == config::EndpointKind::Post) {
     json props = json::object();
     for (const auto& p : e.params) props[p.name] = {{"type", json_type(p.type)}};
@@ -73,6 +75,7 @@ http::Response build_discovery(const endpoints::Registry& reg) {
                          json::array({opt("state", "queued, running, completed, failed or cancelled"),
                                        opt("endpoint", "only jobs of this endpoint"), opt("limit", "at most this many (default 100)")})));
   gets.push_back(builtin("gateway/servers", "The Pie servers: state, sessions, instances in flight, last error.", json::array()));
+  gets.push_back(builtin("gateway/models", "model_status of every Pie server (cached briefly).", json::array()));
   auto cancel = builtin("gateway/cancel", "Cancel a job by UUID: its Pie instance is terminated.",
                         json::array({json{{"name", "UUID"}, {"type", "string"}, {"required", true}}}));
   cancel["payload_mimetype"] = "application/json";

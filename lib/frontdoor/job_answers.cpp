@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "endpoints/result.hpp"
+#include "jobs/fanout.hpp"
 #include "tarp/envelope.hpp"
 #include "tarp/rpc.hpp"
 
@@ -74,14 +75,22 @@ http::Response failure_answer(const jobs::Job& job) {
 http::Response web_answer(const jobs::Job& job) {
   if (job.state != jobs::JobState::Completed) return failure_answer(job);
   http::Response r;
-  if (job.spec.format == config::ResultFormat::Text) {
+  const bool blob = job.spec.result == config::ResultSource::Blob;
+  if (!job.spec.content_type.empty()) {
+    // A raw result (content_type:): the bytes as they are, for browsers to show directly.
+    if (blob && job.blobs.empty()) return bad_result(job, "the inferlet completed without sending a blob");
+    r.content_type = job.spec.content_type;
+    r.body = job.result();
+    r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  } else if (job.spec.format == config::ResultFormat::Text && !blob) {
     r = tarp::success_text(job.result());
   } else {
     auto v = endpoints::result_value(job);
     if (!v) return bad_result(job, v.error());
-    r = tarp::success(value::to_json(*v), tarp::kJson);
+    r = tarp::success(value::to_json(*v), blob ? "application/octet-stream" : tarp::kJson);  // bytes: base64
   }
   if (job.truncated) r.headers.emplace_back("X-Pie-Output-Truncated", "true");
+  if (job.incomplete) r.headers.emplace_back("X-Pie-Output-Incomplete", "true");
   return r;
 }
 
@@ -91,6 +100,7 @@ http::Response rpc_answer(const jobs::Job& job) {
   if (!v) return bad_result(job, v.error());
   auto r = tarp::success(json{{"payload", tarp::rpc_payload_b64(*v)}}, tarp::kJson);
   if (job.truncated) r.headers.emplace_back("X-Pie-Output-Truncated", "true");
+  if (job.incomplete) r.headers.emplace_back("X-Pie-Output-Incomplete", "true");
   return r;
 }
 
@@ -139,6 +149,9 @@ json job_summary(const jobs::Job& job) {
   if (!job.server.empty()) j["server"] = job.server;
   if (!job.instance_id.empty()) j["instance_id"] = job.instance_id;
   if (job.error) j["error"] = {{"type", job.error->type}, {"message", job.error->message}};
+  if (job.incomplete) j["output_incomplete"] = true;  // re-attached after a session drop: see the job's notes
+  if (job.fanout) j["fanout"] = jobs::fanout_summary(job);  // a fan-out call: its runs, one per server
+  if (job.parent) j["parent"] = job.parent->str();          // a fan-out run: the call
   return j;
 }
 

@@ -1,11 +1,15 @@
 #include "frontdoor/tarp_http.hpp"
 
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include <chrono>
 
 #include "frontdoor/discovery.hpp"
+#include "frontdoor/inputs.hpp"
 #include "frontdoor/job_answers.hpp"
+#include "frontdoor/sse.hpp"
+#include "obs/logging.hpp"
 #include "obs/metrics.hpp"
 #include "tarp/body.hpp"
 #include "tarp/envelope.hpp"
@@ -25,12 +29,13 @@ http::Response method_not_allowed(const std::string& what, const std::string& al
   return r;
 }
 
-/// Query parameters plus, for a non-empty body, its JSON-object or form fields.
-Result<endpoints::Params> request_params(const http::Request& req) {
+/// Query parameters plus, for a non-empty body (unless it is an input: frontdoor/inputs.hpp),
+/// its JSON-object or form fields.
+Result<endpoints::Params> request_params(const http::Request& req, bool with_body = true) {
   endpoints::Params params;
   for (auto& [k, values] : tarp::parse_query(req.query))
     for (auto& v : values) params.emplace_back(k, std::move(v));
-  if (!req.body.empty()) {
+  if (with_body && !req.body.empty()) {
     auto body = tarp::body_params(req.header("Content-Type"), req.body);
     if (!body) return make_error(body.error());
     for (auto& kv : *body) params.push_back(std::move(kv));
@@ -48,6 +53,12 @@ Result<std::string> single(const endpoints::Params& params, const std::string& n
   return out;
 }
 
+/// `r`, noting for the access log which job (and Pie server and instance) answered it.
+http::Response traced(const jobs::Job& job, http::Response r) {
+  r.trace = {job.id.str(), job.server, job.instance_id};
+  return r;
+}
+
 /// The metrics label of a built-in route ("" for others): a fixed set, never a raw path.
 std::string_view builtin_label(std::string_view path) {
   static constexpr std::pair<std::string_view, std::string_view> kRoutes[] = {
@@ -63,9 +74,19 @@ std::string_view builtin_label(std::string_view path) {
       {"/gateway_servers", "gateway/servers"},
       {"/gateway/cancel", "gateway/cancel"},
       {"/gateway_cancel", "gateway/cancel"},
+      {"/gateway/models", "gateway/models"},
+      {"/gateway_models", "gateway/models"},
+      {"/gateway/daemons", "gateway/daemons"},
+      {"/gateway_daemons", "gateway/daemons"},
   };
   for (const auto& [p, label] : kRoutes)
     if (p == path) return label;
+  if (path == "/ui" || path.rfind("/ui/", 0) == 0) return "ui";
+  if (path.rfind("/gateway/jobs/", 0) == 0) {
+    if (path.ends_with("/events")) return "gateway/jobs/events";
+    if (path.ends_with("/result")) return "gateway/jobs/result";
+    return "gateway/jobs/blobs";
+  }
   return {};
 }
 
@@ -76,16 +97,35 @@ TarpHttp::TarpHttp(std::shared_ptr<const endpoints::Registry> registry, jobs::Jo
     : registry_(std::move(registry)), jobs_(jobs), cluster_(std::move(cluster)), discovery_(build_discovery(*registry_)),
       metrics_(metrics) {}
 
-http::Responder TarpHttp::timed(const endpoints::Registry::Named* named, const std::string& path,
-                                const std::string& method, http::Responder respond) {
+http::Responder TarpHttp::observed(const endpoints::Registry::Named* named, const std::string& path,
+                                   const http::Request& req, http::Responder respond) {
   std::string label(builtin_label(path));
-  if (label.empty()) label = named ? (named->get ? named->get : named->post)->cfg.name : "unknown";
-  return [metrics = metrics_, label = std::move(label), method, start = std::chrono::steady_clock::now(),
-          respond = std::move(respond)](http::Response r) {
-    metrics->http_request(label, method, r.status,
-                          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  std::string endpoint;
+  if (label.empty()) {
+    if (named) endpoint = label = (named->get ? named->get : named->post)->cfg.name;
+    else label = "unknown";
+  }
+  return [metrics = metrics_, label = std::move(label), endpoint = std::move(endpoint), method = req.method,
+          path = req.path, remote = req.remote, id = obs::request_id_or_new(req.header("X-Request-Id")),
+          start = std::chrono::steady_clock::now(), respond = std::move(respond)](http::Response r) {
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (metrics) metrics->http_request(label, method, r.status, seconds);
+    obs::log_request({.request_id = id, .door = "http", .method = method, .target = path, .endpoint = endpoint,
+                      .server = r.trace.server, .instance_id = r.trace.instance, .job_id = r.trace.job,
+                      .status = r.status, .seconds = seconds, .remote = remote});
+    r.headers.emplace_back("X-Request-Id", id);
     respond(std::move(r));
   };
+}
+
+void TarpHttp::handle_admin(http::Request req, http::Responder respond) {
+  std::string path = tarp::decode_path(req.path);
+  respond = observed(nullptr, path, req, std::move(respond));
+  if (path != "/metrics" && path != "/healthz" && path != "/readyz")
+    return respond(tarp::error(404, "NotFound", "the admin address serves /metrics, /healthz and /readyz only"));
+  req_is_admin_ = true;  // single-threaded: builtin() answers /metrics at once
+  builtin(path, req, respond);
+  req_is_admin_ = false;
 }
 
 void TarpHttp::set_registry(std::shared_ptr<const endpoints::Registry> registry) {
@@ -94,14 +134,23 @@ void TarpHttp::set_registry(std::shared_ptr<const endpoints::Registry> registry)
 }
 
 http::Response TarpHttp::transport_error(int status, std::string_view type, std::string_view message) {
-  return tarp::error(status, type, message);
+  // Malformed HTTP, 413, 431, timeouts: counted and logged like every answered request, under the
+  // fixed label "transport" (there is no trustworthy path or method to name).
+  if (metrics_) metrics_->http_request("transport", "-", status, 0);
+  auto id = obs::request_id_or_new("");
+  obs::log_request({.request_id = id, .door = "http", .method = "-", .target = type, .status = status});
+  auto r = tarp::error(status, type, message);
+  r.headers.emplace_back("X-Request-Id", id);
+  return r;
 }
 
 void TarpHttp::handle(http::Request req, http::Responder respond) {
   std::string path = tarp::decode_path(req.path);
   const auto* named = path.size() > 1 ? registry_->find(std::string_view(path).substr(1)) : nullptr;
-  if (metrics_) respond = timed(named, path, req.method, std::move(respond));
+  respond = observed(named, path, req, std::move(respond));
+  if (browser(path, req, respond)) return;
   if (builtin(path, req, respond)) return;
+  if (engine(path, req, respond)) return;
   if (!named) return respond(tarp::error(404, "NotFound", "no endpoint named '" + path.substr(1) + "' (GET / lists them)"));
   const endpoints::Endpoint* ep = req.method == "GET" ? named->get : req.method == "POST" ? named->post : nullptr;
   if (!ep)
@@ -132,6 +181,8 @@ bool TarpHttp::builtin(const std::string& path, http::Request& req, http::Respon
     if (only("GET")) {
       if (!metrics_) {
         respond(tarp::error(404, "NotFound", "metrics are not enabled"));
+      } else if (metrics_elsewhere_ && !req_is_admin_) {
+        respond(tarp::error(404, "NotFound", "metrics are served on the admin address (listen.admin)"));
       } else {
         http::Response r;
         r.content_type = obs::Metrics::kContentType;
@@ -154,11 +205,14 @@ bool TarpHttp::builtin(const std::string& path, http::Request& req, http::Respon
 }
 
 void TarpHttp::call_web(const endpoints::Endpoint& ep, http::Request& req, http::Responder& respond) {
-  auto params = request_params(req);
+  if (wants_event_stream(req) && resume_call(ep, req, respond)) return;
+  auto params = request_params(req, !frontdoor::body_is_input(ep.cfg));
   if (!params) return respond(tarp::error(400, "BadRequest", params.error()));
   auto args = ep.bind_named(*params);
   if (!args) return respond(tarp::error(400, "BadRequest", args.error()));
-  run(ep, std::move(*args), false, respond);
+  auto inputs = frontdoor::call_inputs(ep.cfg, req.body, endpoints::CallArgs{{}, *params});
+  if (!inputs) return respond(tarp::error(400, "BadRequest", inputs.error()));
+  run(ep, std::move(*args), false, req, respond, std::move(*inputs));
 }
 
 void TarpHttp::call_rpc(const endpoints::Endpoint& ep, http::Request& req, http::Responder& respond) {
@@ -171,10 +225,13 @@ void TarpHttp::call_rpc(const endpoints::Endpoint& ep, http::Request& req, http:
   for (const auto& [k, v] : call->kwargs) args.named.emplace_back(k, value::to_text(v));
   auto bound = ep.bind(args);
   if (!bound) return respond(tarp::error(400, "BadRequest", bound.error()));
-  run(ep, std::move(*bound), true, respond);
+  auto inputs = frontdoor::call_inputs(ep.cfg, {}, args);
+  if (!inputs) return respond(tarp::error(400, "BadRequest", inputs.error()));
+  run(ep, std::move(*bound), true, req, respond, std::move(*inputs));
 }
 
-void TarpHttp::run(const endpoints::Endpoint& ep, std::vector<std::string> args, bool rpc, http::Responder& respond) {
+void TarpHttp::run(const endpoints::Endpoint& ep, std::vector<std::string> args, bool rpc, http::Request& req,
+                   http::Responder& respond, std::vector<jobs::JobSpec::Input> inputs) {
   jobs::JobSpec spec;
   spec.endpoint = ep.cfg.name;
   spec.launch.inferlet = ep.cfg.inferlet;
@@ -184,13 +241,28 @@ void TarpHttp::run(const endpoints::Endpoint& ep, std::vector<std::string> args,
   spec.timeout = ep.cfg.timeout;
   spec.async = ep.cfg.async;
   spec.suggested_wait = ep.cfg.suggested_wait;
+  spec.group = ep.cfg.group;
+  spec.idempotent = ep.cfg.idempotent;
+  spec.content_type = ep.cfg.content_type;
+  spec.fanout = ep.cfg.fanout;  // one run per server, answered as a list (jobs/fanout.hpp)
+  spec.inputs = std::move(inputs);  // sent once Pie accepts the launch (jobs/job_inputs.cpp)
+  const bool stream = !rpc && wants_event_stream(req);  // SSE: the events as they come (sse.hpp)
+  const bool cancel = !spec.async && ep.cfg.cancel_on_disconnect;
   jobs::JobService::Waiter waiter;
-  if (!spec.async) {
-    waiter = [respond, rpc](const jobs::Job& job) { respond(rpc ? rpc_answer(job) : web_answer(job)); };
+  if (!spec.async && !stream) {
+    waiter = [respond, rpc](const jobs::Job& job) { respond(traced(job, rpc ? rpc_answer(job) : web_answer(job))); };
   }
   auto job = jobs_.submit(std::move(spec), std::move(waiter));
   if (!job) return respond(unavailable_answer(job.error()));
-  if ((*job)->spec.async) respond(handle_answer(**job));
+  if (stream) return respond(traced(**job, sse_answer(jobs_, *job, {.call = true, .cancel_on_disconnect = cancel})));
+  if ((*job)->spec.async) return respond(traced(**job, handle_answer(**job)));
+  if (cancel && req.on_client_gone) {
+    // The caller left before its answer: stop the Pie instance instead of computing for nobody.
+    req.on_client_gone([&jobs = jobs_, id = (*job)->id.str(), endpoint = ep.cfg.name] {
+      if (jobs.cancel(id) == jobs::JobService::CancelOutcome::Cancelled)
+        spdlog::info("job {} ({}): its HTTP client went away; cancelled (cancel_on_disconnect)", id, endpoint);
+    });
+  }
 }
 
 void TarpHttp::async_probe(http::Request& req, http::Responder& respond, bool fetch) {
@@ -207,9 +279,9 @@ void TarpHttp::async_probe(http::Request& req, http::Responder& respond, bool fe
     return respond(tarp::error(404, "NotFound",
                                "no job with UUID '" + *id + "' (finished jobs are forgotten once fetched, or after " +
                                    std::to_string(jobs_.options().retention.count() / 1000) + " s)"));
-  if (!fetch) return respond(probe_answer(*job));
-  if (!jobs::is_finished(job->state)) return respond(in_progress_answer(*job));
-  auto answer = fetch_answer(*job, *format == "json");
+  if (!fetch) return respond(traced(*job, probe_answer(*job)));
+  if (!jobs::is_finished(job->state)) return respond(traced(*job, in_progress_answer(*job)));
+  auto answer = traced(*job, fetch_answer(*job, *format == "json"));
   jobs_.forget(job->id);  // a handle is fetched once, as TARP servers do
   respond(std::move(answer));
 }

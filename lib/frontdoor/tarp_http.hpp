@@ -3,6 +3,7 @@
 // the gateway/ built-ins, and health probes. Every call is a job in the shared JobService.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -25,27 +26,65 @@ class TarpHttp : public http::Handler {
 
   /// Swap in the endpoints of a reloaded configuration (calls in flight are unaffected).
   void set_registry(std::shared_ptr<const endpoints::Registry> registry);
+  /// Cross-origin policy (`cors:`), at start and on reload.
+  void set_cors(config::Cors cors);
 
   void handle(http::Request req, http::Responder respond) override;
+  /// The admin listener (listen.admin): /metrics, /healthz and /readyz only.
+  void handle_admin(http::Request req, http::Responder respond);
+  /// With an admin listener, /metrics is served there only (not on the public address).
+  void set_metrics_on_admin_only(bool v) { metrics_elsewhere_ = v; }
+  /// How long a GET gateway/models answer is reused (`models_cache:`).
+  void set_models_cache(std::chrono::milliseconds ttl);
   http::Response transport_error(int status, std::string_view type, std::string_view message) override;
 
  private:
   bool builtin(const std::string& path, http::Request& req, http::Responder& respond);
-  /// `respond`, also recording the request in the metrics under a bounded endpoint label.
-  http::Responder timed(const endpoints::Registry::Named* named, const std::string& path, const std::string& method,
-                        http::Responder respond);
+  /// `respond`, also recording the request in the metrics under a bounded endpoint label, writing
+  /// its access log line, and returning its request id (X-Request-Id, taken or generated).
+  http::Responder observed(const endpoints::Registry::Named* named, const std::string& path, const http::Request& req,
+                           http::Responder respond);
   void call_web(const endpoints::Endpoint& ep, http::Request& req, http::Responder& respond);
   void call_rpc(const endpoints::Endpoint& ep, http::Request& req, http::Responder& respond);
-  void run(const endpoints::Endpoint& ep, std::vector<std::string> args, bool rpc, http::Responder& respond);
+  void run(const endpoints::Endpoint& ep, std::vector<std::string> args, bool rpc, http::Request& req,
+           http::Responder& respond, std::vector<jobs::JobSpec::Input> inputs = {});
+  // Browser routes (browser_routes.cpp): CORS, /ui, `/` for browsers, gateway/jobs/<id>/...
+  bool browser(const std::string& path, http::Request& req, http::Responder& respond);
+  void job_route(const std::string& rest, http::Request& req, http::Responder& respond);
+  /// An event-stream call carrying Last-Event-ID resumes its job's stream (true: answered).
+  bool resume_call(const endpoints::Endpoint& ep, http::Request& req, http::Responder& respond);
   void async_probe(http::Request& req, http::Responder& respond, bool fetch);
   void list_jobs(http::Request& req, http::Responder& respond);
   void cancel_job(http::Request& req, http::Responder& respond);
+  // Engine built-ins (engine_routes.cpp): gateway/models, gateway/daemons.
+  bool engine(const std::string& path, http::Request& req, http::Responder& respond);
+  void models(http::Responder& respond);
+  void launch_daemon(http::Request& req, http::Responder& respond);
+  struct ModelsCache;
+  std::shared_ptr<ModelsCache> models_;
+  std::chrono::milliseconds models_ttl_{2000};
 
   std::shared_ptr<const endpoints::Registry> registry_;
   jobs::JobService& jobs_;
   std::shared_ptr<cluster::Cluster> cluster_;
   http::Response discovery_;
+  std::shared_ptr<const config::Cors> cors_ = std::make_shared<const config::Cors>();
   obs::Metrics* metrics_ = nullptr;
+  bool metrics_elsewhere_ = false;
+  bool req_is_admin_ = false;
+};
+
+/// The admin listener's handler: forwards to TarpHttp::handle_admin.
+class AdminHttp : public http::Handler {
+ public:
+  explicit AdminHttp(TarpHttp& tarp) : tarp_(tarp) {}
+  void handle(http::Request req, http::Responder respond) override { tarp_.handle_admin(std::move(req), std::move(respond)); }
+  http::Response transport_error(int status, std::string_view type, std::string_view message) override {
+    return tarp_.transport_error(status, type, message);
+  }
+
+ private:
+  TarpHttp& tarp_;
 };
 
 }  // namespace pg::frontdoor

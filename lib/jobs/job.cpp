@@ -1,5 +1,7 @@
 #include "jobs/job.hpp"
 
+#include <nlohmann/json.hpp>
+
 namespace pg::jobs {
 
 const char* to_string(JobState s) {
@@ -31,6 +33,15 @@ double Job::seconds_running() const {
   if (started == Clock::time_point{}) return 0;
   auto end = is_finished(state) ? finished : Clock::now();
   return std::chrono::duration<double>(end - started).count();
+}
+
+const std::string& Job::messages_json() const {
+  if (messages_json_n_ != messages.size() + 1) {
+    // Invalid UTF-8 in a message is replaced (U+FFFD) rather than failing the answer.
+    messages_json_ = nlohmann::json(messages).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    messages_json_n_ = messages.size() + 1;
+  }
+  return messages_json_;
 }
 
 std::string_view Job::event_text(const JobEvent& e) const {

@@ -48,6 +48,18 @@ struct JobSpec {
   std::chrono::milliseconds timeout{30000};
   bool async = false;                            // a handle the caller polls (asyncProbe/asyncGet)
   std::chrono::milliseconds suggested_wait{1000};  // what asyncProbe suggests while it runs
+  std::string group;        // Pie server group ("" = any server)
+  bool idempotent = false;  // may be launched again elsewhere if its server is lost
+  std::string content_type;  // non-empty: HTTP answers the raw result with this Content-Type
+  unsigned fanout = 0;       // 0: one run; else runs on that many servers (jobs/fanout.hpp)
+  std::string server;        // non-empty: launch on this server only (a fan-out run)
+  /// Sent to the instance once Pie accepted the launch, in order, before anything else
+  /// (jobs/job_inputs.cpp). A failed blob upload fails the job.
+  struct Input {
+    config::EndpointInput::Send send = config::EndpointInput::Send::Message;
+    std::string bytes;
+  };
+  std::vector<Input> inputs;
 };
 
 /// One entry of a job's events log. The log is what streaming front doors (SSE, gRPC WatchJob,
@@ -69,6 +81,8 @@ struct JobEvent {
   std::uint32_t size = 0;
 };
 const char* to_string(JobEvent::Kind k);
+
+struct FanoutRuns;  // jobs/fanout.hpp
 
 struct JobBlob {
   std::string hash;  // BLAKE3 hex, as Pie named it
@@ -92,14 +106,27 @@ struct Job {
   std::vector<JobEvent> events;    // the events log (see JobEvent)
   std::string return_value;  // the Completed event's message
   bool truncated = false;    // output beyond the per-job cap was dropped
+  bool incomplete = false;   // output may be missing: re-attached after its session dropped (see notes)
   std::unique_ptr<JobError> error;  // set when failed or cancelled (most jobs never fail: kept off the struct)
+  std::shared_ptr<FanoutRuns> fanout;  // a fan-out call: its runs (each a job of its own)
+  std::optional<JobId> parent;         // a fan-out run: the call's job
 
-  /// The value a caller gets: the return value or the collected stdout, per the endpoint.
+  /// The value a caller gets: the return value, the collected stdout or the last blob, per the endpoint.
   const std::string& result() const {
-    return spec.result == config::ResultSource::Stdout ? stdout_text : return_value;
+    static const std::string kNone;
+    switch (spec.result) {
+      case config::ResultSource::Stdout: return stdout_text;
+      case config::ResultSource::Blob: return blobs.empty() ? kNone : blobs.back().bytes;
+      case config::ResultSource::LastMessage: return messages.empty() ? kNone : messages.back();
+      case config::ResultSource::Messages: return messages_json();
+      case config::ResultSource::Return: break;
+    }
+    return return_value;
   }
 
   double seconds_running() const;  // from launch to now or to the end; 0 before launch
+  /// `messages` as a JSON list of strings (result: messages); rebuilt when messages were added.
+  const std::string& messages_json() const;
 
   /// The payload of an event of this job (empty for Started and End).
   std::string_view event_text(const JobEvent& e) const;
@@ -110,6 +137,8 @@ struct Job {
   std::vector<std::pair<std::uint64_t, std::function<void()>>> watchers;
   std::unique_ptr<boost::asio::steady_timer> deadline;  // released when the job ends
   std::size_t output_bytes = 0;
+  mutable std::string messages_json_;        // cache of messages_json()
+  mutable std::size_t messages_json_n_ = 0;  // how many messages it holds (+1; 0 = not built)
 };
 
 }  // namespace pg::jobs

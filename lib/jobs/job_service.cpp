@@ -23,6 +23,7 @@ JobService::~JobService() {
 }
 
 Result<std::shared_ptr<Job>> JobService::submit(JobSpec spec, Waiter on_end) {
+  if (spec.fanout) return submit_fanout(std::move(spec), std::move(on_end));  // fanout.cpp
   sweep();
   if (live_count_ >= opts_.max_live_jobs) {
     if (metrics_) metrics_->job_rejected();
@@ -55,6 +56,9 @@ Result<std::shared_ptr<Job>> JobService::submit(JobSpec spec, Waiter on_end) {
   auto launch = job->spec.launch;
   cluster::LaunchOptions where;
   where.deadline = job->created + job->spec.timeout;
+  where.group = job->spec.group;
+  where.idempotent = job->spec.idempotent;
+  where.server = job->spec.server;
   cluster_->launch(std::move(launch), std::move(where), sink_for(job),
                    [this, weak](cluster::LaunchOutcome outcome) {
                      if (auto j = weak.lock()) on_launched(j, std::move(outcome));
@@ -77,6 +81,7 @@ void JobService::on_launched(const std::shared_ptr<Job>& job, cluster::LaunchOut
       ++running_count_;
     }
     add_event(*job, {JobEvent::Kind::Started, 0, 0});
+    if (!job->spec.inputs.empty()) send_inputs(job, 0, job->instance_id);
     return;
   }
   if (is_finished(job->state)) return;
@@ -87,6 +92,7 @@ void JobService::on_launched(const std::shared_ptr<Job>& job, cluster::LaunchOut
     case K::Unavailable: e = {JobError::Kind::Unavailable, "PieUnavailable", f.message}; break;
     case K::Rejected: e = {JobError::Kind::Rejected, "LaunchRejected", "Pie refused to launch '" + job->spec.launch.inferlet + "': " + f.message}; break;
     case K::Timeout: e = {JobError::Kind::Unavailable, "PieUnavailable", "Pie did not answer the launch: " + f.message}; break;
+    case K::QueueFull: e = {JobError::Kind::Unavailable, "QueueFull", f.message}; break;  // 503 + Retry-After
   }
   finish(job, JobState::Failed, std::move(e));
 }
@@ -172,6 +178,22 @@ pie::InstanceSink JobService::sink_for(const std::shared_ptr<Job>& job) {
     j->blobs.push_back({std::string(hash), std::move(bytes)});
     add_event(*j, {JobEvent::Kind::Blob, static_cast<std::uint32_t>(j->blobs.size() - 1), size});
   };
+  sink.on_gap = [this, weak](std::string_view why) {
+    auto j = weak.lock();
+    if (!j || is_finished(j->state)) return;
+    j->incomplete = true;
+    add_gap(*j, std::string(why));
+  };
+  sink.on_relaunch = [this, weak](std::string_view server, std::string_view instance) {
+    auto j = weak.lock();
+    if (!j || is_finished(j->state)) return;
+    j->incomplete = true;
+    add_gap(*j, "instance " + j->instance_id + " on " + j->server + " was lost; the job was launched again as " +
+                    std::string(instance) + " on " + std::string(server) + " (idempotent endpoint): output from here on is the new run's");
+    j->server = std::string(server);
+    j->instance_id = std::string(instance);
+    if (!j->spec.inputs.empty()) send_inputs(j, 0, j->instance_id);  // the new run needs them too
+  };
   sink.on_end = [this, weak](pie::InstanceEnd end, std::string_view message) {
     auto j = weak.lock();
     if (!j || is_finished(j->state)) return;
@@ -255,6 +277,7 @@ JobService::CancelOutcome JobService::cancel(std::string_view id) {
   auto job = find(id);
   if (!job) return CancelOutcome::NotFound;
   if (is_finished(job->state)) return CancelOutcome::AlreadyFinished;
+  if (job->fanout) cancel_runs(*job);  // fanout.cpp
   std::string msg = "job cancelled by request";
   if (!job->instance_id.empty()) {
     cluster_->terminate(job->server, job->instance_id);
@@ -287,6 +310,7 @@ std::vector<std::shared_ptr<Job>> JobService::list(const JobFilter& filter) {
   for (auto& [id, job] : jobs_) {
     if (filter.state && job->state != *filter.state) continue;
     if (!filter.endpoint.empty() && job->spec.endpoint != filter.endpoint) continue;
+    if (job->created >= filter.before) continue;
     out.push_back(job);
   }
   // Only the newest `limit` are ordered: a full sort of 100,000 retained jobs would stall the io thread.

@@ -35,6 +35,7 @@ struct JobFilter {
   std::optional<JobState> state;
   std::string endpoint;  // "" = any
   std::size_t limit = 100;
+  Clock::time_point before = Clock::time_point::max();  // only jobs created earlier (a page cursor)
 };
 
 class JobService {
@@ -93,6 +94,14 @@ class JobService {
   void finish(const std::shared_ptr<Job>& job, JobState state, std::optional<JobError> error);
   pie::InstanceSink sink_for(const std::shared_ptr<Job>& job);
   void sweep();
+  // Fan-out calls (fanout.cpp): the call's job and one job per server.
+  Result<std::shared_ptr<Job>> submit_fanout(JobSpec spec, Waiter on_end);
+  void on_run_end(const std::weak_ptr<Job>& parent, std::size_t index, const Job& run);
+  void finish_fanout(const std::shared_ptr<Job>& parent);
+  void cancel_runs(Job& parent);
+  /// The job's inputs from `from` on, in order; a blob's upload is answered before the next
+  /// input goes (job_inputs.cpp). `epoch` is the instance it started with (a relaunch restarts).
+  void send_inputs(const std::shared_ptr<Job>& job, std::size_t from, std::string instance_id);
 
   boost::asio::any_io_executor ex_;
   std::shared_ptr<cluster::Cluster> cluster_;

@@ -96,6 +96,12 @@ struct Metrics::Impl {
   Family<Gauge>& server_up = gauges(*registry, "pie_gateway_pie_server_up", "1 when at least one session to the Pie server is open.");
   Family<Gauge>& sessions_open = gauges(*registry, "pie_gateway_pie_sessions_open", "Open, authenticated sessions to the Pie server.");
   Family<Gauge>& in_flight = gauges(*registry, "pie_gateway_pie_instances_in_flight", "Instances attached on the Pie server's sessions.");
+  Family<Counter>& ejections = counters(*registry, "pie_gateway_pie_ejections_total", "Times the Pie server was ejected (consecutive failed launches or pings).");
+  Family<Counter>& reattaches = counters(*registry, "pie_gateway_pie_reattaches_total", "Instances re-attached on the Pie server after their session dropped.");
+  Family<Gauge>& queue_depth_family = gauges(*registry, "pie_gateway_pie_launch_queue_depth", "Launches waiting for a Pie server with room (max_instances).");
+  Family<Counter>& queue_rejections_family = counters(*registry, "pie_gateway_pie_launch_queue_rejections_total", "Launches refused (503) because the wait queue was full.");
+  Family<Counter>& grpc_requests = counters(*registry, "pie_gateway_grpc_requests_total", "gRPC calls finished, by method and status code.");
+  Family<Histogram>& grpc_duration = histograms(*registry, "pie_gateway_grpc_request_duration_seconds", "Time from a gRPC call's start to its status, by method.");
   Family<Gauge>& build_info = gauges(*registry, "pie_gateway_build_info", "Always 1; the version is a label.");
 
   struct HttpSeries {
@@ -103,6 +109,9 @@ struct Metrics::Impl {
     std::array<Counter*, kMethods.size() * kCodeClasses.size()> count{};
   };
   NameMap<HttpSeries> http;
+
+  NameMap<Counter*> grpc_counts;      // key "method code"
+  NameMap<Histogram*> grpc_durations;  // by method
 
   struct JobSeries {
     Counter* started = nullptr;
@@ -115,6 +124,8 @@ struct Metrics::Impl {
     Counter* launches = nullptr;
     std::array<Counter*, kFailureReasons.size()> failures{};
     Counter* reconnects = nullptr;
+    Counter* ejections = nullptr;
+    Counter* reattaches = nullptr;
   };
   NameMap<ServerSeries> servers;
 
@@ -127,6 +138,8 @@ struct Metrics::Impl {
   NameMap<ServerGauges> server_gauges;
 
   Counter& rejections = rejections_family.Add({});
+  Gauge& queue_depth = queue_depth_family.Add({});
+  Counter& queue_rejections = queue_rejections_family.Add({});
   Counter& truncated = truncated_family.Add({});
   std::array<Counter*, 4> streams{&stream_family.Add({{"stream", "stdout"}}), &stream_family.Add({{"stream", "stderr"}}),
                                   &stream_family.Add({{"stream", "message"}}), &stream_family.Add({{"stream", "blob"}})};
@@ -150,6 +163,8 @@ struct Metrics::Impl {
       ServerSeries s;
       s.launches = &launches.Add({{"server", n}});
       s.reconnects = &reconnects.Add({{"server", n}});
+      s.ejections = &ejections.Add({{"server", n}});
+      s.reattaches = &reattaches.Add({{"server", n}});
       return s;
     });
   }
@@ -175,6 +190,19 @@ void Metrics::http_request(std::string_view endpoint, std::string_view method, i
         {{"endpoint", std::string(endpoint)}, {"method", kMethods[m]}, {"code_class", kCodeClasses[c]}});
   counter->Increment();
   s.duration->Observe(seconds);
+}
+
+void Metrics::grpc_request(std::string_view method, std::string_view code, double seconds) {
+  auto& d = *impl_;
+  std::string key;
+  key.reserve(method.size() + code.size() + 1);
+  key.append(method).append(" ").append(code);
+  auto* counter = entry(d.grpc_counts, key, [&](const std::string&) {
+    return &d.grpc_requests.Add({{"method", std::string(method)}, {"code", std::string(code)}});
+  });
+  counter->Increment();
+  entry(d.grpc_durations, method, [&](const std::string& m) { return &d.grpc_duration.Add({{"method", m}}, buckets()); })
+      ->Observe(seconds);
 }
 
 void Metrics::job_started(std::string_view endpoint) { impl_->job(endpoint).started->Increment(); }
@@ -212,6 +240,10 @@ void Metrics::pie_launch_failure(std::string_view server, LaunchFailure reason) 
 }
 
 void Metrics::pie_reconnect(std::string_view server) { impl_->server(server).reconnects->Increment(); }
+void Metrics::pie_ejection(std::string_view server) { impl_->server(server).ejections->Increment(); }
+void Metrics::pie_reattach(std::string_view server) { impl_->server(server).reattaches->Increment(); }
+void Metrics::pie_queue_depth(std::size_t waiting) { impl_->queue_depth.Set(static_cast<double>(waiting)); }
+void Metrics::pie_queue_rejection() { impl_->queue_rejections.Increment(); }
 
 void Metrics::set_jobs(std::size_t queued, std::size_t running, std::size_t finished_retained) {
   impl_->queued.Set(static_cast<double>(queued));

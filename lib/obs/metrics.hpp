@@ -28,6 +28,11 @@ class Metrics {
   /// into GET/POST/HEAD/PUT/DELETE/OPTIONS/PATCH/other; `status` into 1xx..5xx.
   void http_request(std::string_view endpoint, std::string_view method, int status, double seconds);
 
+  // --- gRPC front door -------------------------------------------------------------------
+  /// One finished RPC: `method` is a Gateway method name ("Call", ...), `code` a gRPC status code
+  /// name ("OK", "NOT_FOUND", ...): both fixed sets.
+  void grpc_request(std::string_view method, std::string_view code, double seconds);
+
   // --- jobs ------------------------------------------------------------------------------
   void job_started(std::string_view endpoint);
   /// `state`: "completed", "failed" or "cancelled"; `seconds`: from submission to the end.
@@ -43,6 +48,10 @@ class Metrics {
   /// `server` is "" when no server was reachable (the launch was never sent).
   void pie_launch_failure(std::string_view server, LaunchFailure reason);
   void pie_reconnect(std::string_view server);  // a session is being re-established
+  void pie_ejection(std::string_view server);   // outlier ejection
+  void pie_reattach(std::string_view server);   // a detached instance attached again
+  void pie_queue_depth(std::size_t waiting);    // launches waiting for a free server (gauge)
+  void pie_queue_rejection();                   // a launch refused because the wait queue was full
 
   // --- gauges, set at scrape time by hooks -------------------------------------------------
   void set_jobs(std::size_t queued, std::size_t running, std::size_t finished_retained);

@@ -16,12 +16,18 @@
 
 namespace pg::pie {
 
+namespace auth {
+class SshKey;  // pie/auth/ssh_key.hpp
+}
+
 /// How a session proves who it is.
 struct AuthConfig {
-  enum class Kind { None, Token, Username };
+  enum class Kind { None, Token, Username, Key };  // same order as config::PieAuth::Kind
   Kind kind = Kind::None;
-  std::string username;  // Kind::Username
+  std::string username;  // Kind::Username and Kind::Key
   std::string token;     // Kind::Token (the internal token); never logged
+  /// Kind::Key: signs the server's challenge (identification -> challenge -> signature).
+  std::shared_ptr<const auth::SshKey> key;
 };
 
 struct SessionOptions {
@@ -48,6 +54,13 @@ struct InstanceSink {
   std::function<void(std::string_view hash, std::string bytes)> on_blob;            // a whole blob
   /// Exactly once per instance: its terminal event, or SessionLost if the session closed first.
   std::function<void(InstanceEnd end, std::string_view message)> on_end;
+  /// Set by the cluster, not by sessions: the instance was re-attached after its session dropped,
+  /// and output may be missing (Pie drops messages and blobs while detached, keeps 1 MiB of each
+  /// stream). May be called more than once.
+  std::function<void(std::string_view reason)> on_gap;
+  /// Set by the cluster: the instance was lost and, being idempotent, launched again as
+  /// `instance_id` on `server`. Output received so far belongs to the lost run and is void.
+  std::function<void(std::string_view server, std::string_view instance_id)> on_relaunch;
 };
 
 struct LaunchRequest {
@@ -81,8 +94,20 @@ class Session : public std::enable_shared_from_this<Session> {
   /// Send `bytes` to an instance attached to this session as a blob (BLAKE3-named, sent in
   /// 256 KiB chunks); `done` gets the server's reply text after the last chunk.
   virtual void upload_blob(std::string instance_id, std::string bytes, Done done) = 0;
+  /// Upload a program (`bytes` = the .wasm, `manifest` = its Pie.toml text, `program_hash` =
+  /// lowercase hex BLAKE3 of `bytes`) in 256 KiB chunks; `done` gets the server's reply (the
+  /// hash) after the last chunk. Uploads on one session run one at a time, in call order.
+  virtual void upload_program(std::string program_hash, std::string manifest,
+                              std::shared_ptr<const std::string> bytes, Done done) = 0;
   virtual void ping(Done done) = 0;
   virtual void query(std::string subject, std::string record, Done done) = 0;
+  /// launch_server_instance: start a server ("daemon") inferlet listening on `port` of the Pie
+  /// host; `done` gets the server's reply text. No instance is attached (Pie tracks none).
+  virtual void launch_server(std::uint32_t port, std::string inferlet, std::vector<std::string> arguments,
+                             Done done) {
+    (void)port, (void)inferlet, (void)arguments;
+    done(make_error("launch_server_instance is not supported by this session"));
+  }
 
   /// Requests sent and not yet answered, and instances attached here (for balancing).
   virtual std::size_t pending_requests() const = 0;

@@ -17,6 +17,10 @@ struct StackOptions {
   std::string servers_yaml;           // default: one server "sim" on the started pie-sim
   bool start_sim = true;
   bool wait_ready = true;             // wait until a call reaches Pie (not 503)
+  bool grpc = false;                  // also listen.grpc on an ephemeral port (grpc_port)
+  /// Extra lines under `listen:` (e.g. "  admin: 127.0.0.1:0\n"); the ports bound are read back.
+  std::string listen_extra;
+  std::string log_format = "text";    // logging.format
 };
 
 class Stack {
@@ -24,6 +28,8 @@ class Stack {
   explicit Stack(StackOptions opts);
   int sim_port = 0;
   int http_port = 0;
+  int grpc_port = 0;  // with StackOptions::grpc
+  int admin_port = 0;  // when listen_extra has an admin address
   std::string dir;  // temp dir holding gateway.yaml and the logs
   std::unique_ptr<Process> sim;
   std::unique_ptr<Process> gateway;

@@ -37,7 +37,7 @@ class FakeCluster : public pg::cluster::Cluster {
   bool ready() const override { return true; }
   nlohmann::json describe() const override { return nlohmann::json::array(); }
   std::size_t pending_requests() const override { return 0; }
-  void reconfigure(std::vector<pg::config::PieServer>) override {}
+  void reconfigure(pg::config::ClusterConfig) override {}
 
   /// Accept launch `i` as instance "inst-<i>" and return its sink.
   pg::pie::InstanceSink& accept(std::size_t i) {

@@ -25,6 +25,7 @@ struct SimConfig {
 
   // Fault injection (negative = off).
   std::int64_t drop_after = -1;   // abruptly close a session after the server sent N messages on it
+  bool drop_flush = false;        // drop_after: detach first and send what was queued, then drop
   std::int64_t stall_after = -1;  // stop reading/answering a session after receiving N messages on it
   bool refuse_launches = false;
   std::uint32_t reply_delay_ms = 0;  // delay the handling (hence the reply) of every request

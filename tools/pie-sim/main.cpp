@@ -50,6 +50,9 @@ int main(int argc, char** argv) {
   app.add_option("--bad-token-delay-ms", bad_delay, "MIN:MAX delay before rejecting a wrong token")
       ->capture_default_str();
   app.add_option("--drop-after", cfg.drop_after, "Abruptly close each session after sending N messages on it");
+  app.add_flag("--drop-flush", cfg.drop_flush,
+               "With --drop-after: detach the session's instances at the drop and send what was already "
+               "queued before closing (so no output is lost in flight)");
   app.add_option("--stall-after", cfg.stall_after, "Stop reading/answering a session after receiving N messages");
   app.add_flag("--refuse-launches", cfg.refuse_launches, "Answer every launch with failure");
   app.add_option("--reply-delay-ms", cfg.reply_delay_ms, "Delay the handling of every request");

@@ -1,5 +1,7 @@
 #include "programs.hpp"
 
+#include "image.hpp"
+
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
@@ -198,7 +200,8 @@ std::vector<std::string> pseudo_tokens(std::string_view prompt, std::size_t coun
 
 const std::vector<std::string>& registry_programs() {
   static const std::vector<std::string> kNames = {"std/echo@0.1.0",  "std/text-completion@0.1.0", "std/sleep@0.1.0",
-                                                  "std/fail@0.1.0",  "std/chat@0.1.0",            "std/blob-echo@0.1.0"};
+                                                  "std/fail@0.1.0",  "std/chat@0.1.0",            "std/blob-echo@0.1.0",
+                                                  "std/image@0.1.0"};
   return kNames;
 }
 
@@ -214,6 +217,7 @@ std::shared_ptr<Program> make_program(std::string_view name, asio::any_io_execut
   if (name == "std/fail@0.1.0") return std::make_shared<Fail>(ex, out);
   if (name == "std/chat@0.1.0") return std::make_shared<Chat>(ex, out);
   if (name == "std/blob-echo@0.1.0") return std::make_shared<BlobEcho>(ex, out);
+  if (name == "std/image@0.1.0") return make_image_program(ex, out);
   return std::make_shared<Echo>(ex, out);
 }
 

@@ -48,7 +48,7 @@ class Session final : public Link, public SessionHandle, public std::enable_shar
 
   // ---- Link / Peer ----
   void send(const v02::ServerMessage& m) override {
-    if (closed_ || ending_ || stalled_) return;
+    if (closed_ || ending_ || stalled_ || draining_) return;
     if (world_->config.verbose) spdlog::debug("session {} -> {}", id_, v02::type_name(m));
     queue_.push_back(v02::encode(m));
     queued_bytes_ += queue_.back().size();
@@ -144,6 +144,12 @@ class Session final : public Link, public SessionHandle, public std::enable_shar
     ++sent_;
     const auto drop = world_->config.drop_after;
     if (drop >= 0 && sent_ >= static_cast<std::uint64_t>(drop)) {
+      if (world_->config.drop_flush && !queue_.empty()) {
+        // Instances detach now (their output is buffered); what was already queued still goes out.
+        if (!draining_) conv_.closed();
+        draining_ = true;
+        return do_write();
+      }
       spdlog::info("session {}: dropping the connection after {} messages (fault injection)", id_, sent_);
       return shutdown();  // abrupt: no close frame
     }
@@ -184,6 +190,7 @@ class Session final : public Link, public SessionHandle, public std::enable_shar
   bool writing_ = false;
   bool ending_ = false;
   bool stalled_ = false;
+  bool draining_ = false;  // --drop-flush: sending what was queued before the drop
   bool closed_ = false;
 };
 

@@ -41,7 +41,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void signal(std::string instance_id, std::string message);
   void ping(Session::Done done);
   void query(std::string subject, std::string record, Session::Done done);
+  void launch_server(std::uint32_t port, std::string inferlet, std::vector<std::string> arguments,
+                     Session::Done done);
   void upload_blob(std::string instance_id, std::string bytes, Session::Done done);
+  void upload_program(std::string program_hash, std::string manifest, std::shared_ptr<const std::string> bytes,
+                      Session::Done done);
 
   std::size_t pending_requests() const { return requests_.size(); }
   std::size_t attached_instances() const { return router_.size(); }
@@ -53,8 +57,24 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void on_resolve(boost::beast::error_code ec, boost::asio::ip::tcp::resolver::results_type results);
   void on_connect(boost::beast::error_code ec, boost::asio::ip::tcp::resolver::results_type::endpoint_type ep);
   void on_handshake(boost::beast::error_code ec);
-  void on_auth_reply(Result<std::string> r);
   void fail_start(std::string why);
+
+  // authentication (auth.cpp)
+  void begin_auth();
+  void on_auth_reply(Result<std::string> r);
+  void answer_challenge(const std::string& challenge_b64);
+  void on_signature_reply(Result<std::string> r);
+  void open_session(const std::string& reply);
+
+  // program uploads, one at a time (program_upload.cpp)
+  struct ProgramUpload {
+    std::string hash;
+    std::string manifest;
+    std::shared_ptr<const std::string> bytes;
+    Session::Done done;
+  };
+  void send_program(ProgramUpload u);
+  void on_program_done();
 
   // reading
   void do_read();
@@ -98,6 +118,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::function<void(std::string)> on_closed_;
   RequestTable requests_;
   InstanceRouter router_;
+  std::deque<ProgramUpload> program_queue_;  // waiting for the upload in flight
+  bool program_in_flight_ = false;
 };
 
 }  // namespace pg::pie::v02

@@ -1,5 +1,6 @@
-// Pie v0.2 client session, protocol half: authentication reply, requests with their corr_ids
-// and timers, replies, and routing of per-instance frames. Transport is in session.cpp.
+// Pie v0.2 client session, protocol half: requests with their corr_ids and timers, replies, and
+// routing of per-instance frames. Transport is in session.cpp, authentication in auth.cpp,
+// program uploads in program_upload.cpp.
 #include <utility>
 
 #include <boost/asio/post.hpp>
@@ -24,21 +25,6 @@ struct Overloaded : Ts... {
 template <class... Ts>
 Overloaded(Ts...) -> Overloaded<Ts...>;
 }  // namespace
-
-void Connection::on_auth_reply(Result<std::string> r) {
-  if (!start_done_ || state_ != State::Authenticating) return;
-  if (!r) return fail_start("authentication failed: " + r.error());
-  const std::string& text = *r;
-  if (opts_.auth.kind != AuthConfig::Kind::Token && !text.starts_with("Authenticated") &&
-      text != "Already authenticated") {
-    // The reply is a challenge to sign: this server has authentication enabled.
-    return fail_start("server requires public-key authentication");
-  }
-  state_ = State::Open;
-  spdlog::debug("{}: session open ({})", name_, text);
-  auto done = std::exchange(start_done_, nullptr);
-  done(text);
-}
 
 void Connection::handle_frame(std::string_view bytes) {
   auto msg = decode_server(bytes);
@@ -181,6 +167,13 @@ void Connection::query(std::string subject, std::string record, Session::Done do
   if (!check_open(done)) return;
   const auto id = expect_reply(pending("response", std::move(done)), opts_.request_timeout);
   send(Query{id, std::move(subject), std::move(record)});
+}
+
+void Connection::launch_server(std::uint32_t port, std::string inferlet, std::vector<std::string> arguments,
+                               Session::Done done) {
+  if (!check_open(done)) return;
+  const auto id = expect_reply(pending("response", std::move(done)), opts_.request_timeout);
+  send(LaunchServerInstance{id, port, std::move(inferlet), std::move(arguments)});
 }
 
 void Connection::upload_blob(std::string instance_id, std::string bytes, Session::Done done) {

@@ -81,16 +81,7 @@ void Connection::on_handshake(beast::error_code ec) {
   upgraded_ = true;
   state_ = State::Authenticating;
   do_read();
-
-  auto on_reply = [w = weak_from_this()](Result<std::string> r) {
-    if (auto self = w.lock()) self->on_auth_reply(std::move(r));
-  };
-  const auto id = expect_reply(pending("response", std::move(on_reply), /*internal=*/true), opts_.auth_timeout);
-  switch (opts_.auth.kind) {
-    case AuthConfig::Kind::Token: send(InternalAuthenticate{id, opts_.auth.token}); break;
-    case AuthConfig::Kind::Username: send(Identification{id, opts_.auth.username}); break;
-    case AuthConfig::Kind::None: send(Identification{id, "pie-gateway"}); break;
-  }
+  begin_auth();  // auth.cpp
 }
 
 
@@ -157,11 +148,14 @@ void Connection::finish(std::string reason, bool by_client) {
 
   // Everything is taken out first: each callback may call back into this session.
   auto pending = requests_.take_all();
+  auto uploads = std::exchange(program_queue_, {});
   auto start_done = std::exchange(start_done_, nullptr);
   auto closed_cb = std::exchange(on_closed_, nullptr);
   const std::string why = "session closed: " + reason;
   for (auto& p : pending)
     if (p.done) p.done(make_error(why));
+  for (auto& u : uploads)
+    if (u.done) u.done(make_error(why));
   if (start_done) start_done(make_error(why));
   router_.end_all(InstanceEnd::SessionLost, reason);
   if (was_open && !by_client && closed_cb) closed_cb(reason);
@@ -176,6 +170,7 @@ void Connection::abandon() {
     shutdown_io();
   }
   requests_.take_all();  // destroyed without being called; their timers are cancelled
+  program_queue_.clear();
   router_.clear();
 }
 
@@ -254,9 +249,17 @@ class SessionV02 final : public Session {
   void upload_blob(std::string instance_id, std::string bytes, Done done) override {
     c_->upload_blob(std::move(instance_id), std::move(bytes), std::move(done));
   }
+  void upload_program(std::string program_hash, std::string manifest, std::shared_ptr<const std::string> bytes,
+                      Done done) override {
+    c_->upload_program(std::move(program_hash), std::move(manifest), std::move(bytes), std::move(done));
+  }
   void ping(Done done) override { c_->ping(std::move(done)); }
   void query(std::string subject, std::string record, Done done) override {
     c_->query(std::move(subject), std::move(record), std::move(done));
+  }
+  void launch_server(std::uint32_t port, std::string inferlet, std::vector<std::string> arguments,
+                     Done done) override {
+    c_->launch_server(port, std::move(inferlet), std::move(arguments), std::move(done));
   }
   std::size_t pending_requests() const override { return c_->pending_requests(); }
   std::size_t attached_instances() const override { return c_->attached_instances(); }

@@ -1,0 +1,105 @@
+// TarpHttp's engine built-ins: GET gateway/models (every server's `model_status`, gathered in
+// parallel and reused for a short while) and POST gateway/daemons (start a server inferlet).
+#include <nlohmann/json.hpp>
+
+#include "frontdoor/tarp_http.hpp"
+#include "tarp/envelope.hpp"
+
+namespace pg::frontdoor {
+
+using json = nlohmann::json;
+
+struct TarpHttp::ModelsCache {
+  std::chrono::steady_clock::time_point at{};
+  bool valid = false;
+  json answer;
+  std::vector<http::Responder> waiting;  // requests that arrived while a gather was under way
+};
+
+void TarpHttp::set_models_cache(std::chrono::milliseconds ttl) { models_ttl_ = ttl; }
+
+bool TarpHttp::engine(const std::string& path, http::Request& req, http::Responder& respond) {
+  if (path == "/gateway/models" || path == "/gateway_models") {
+    if (req.method != "GET") {
+      auto r = tarp::error(405, "MethodNotAllowed", path + " answers GET only");
+      r.headers.emplace_back("Allow", "GET");
+      respond(std::move(r));
+    } else {
+      models(respond);
+    }
+    return true;
+  }
+  if (path == "/gateway/daemons" || path == "/gateway_daemons") {
+    if (req.method != "POST") {
+      auto r = tarp::error(405, "MethodNotAllowed", path + " answers POST only");
+      r.headers.emplace_back("Allow", "POST");
+      respond(std::move(r));
+    } else {
+      launch_daemon(req, respond);
+    }
+    return true;
+  }
+  return false;
+}
+
+void TarpHttp::models(http::Responder& respond) {
+  if (!models_) models_ = std::make_shared<ModelsCache>();
+  auto cache = models_;
+  const auto now = std::chrono::steady_clock::now();
+  if (cache->valid && now - cache->at < models_ttl_) {
+    auto answer = cache->answer;
+    answer["age_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(now - cache->at).count();
+    return respond(tarp::success(answer, tarp::kJson));
+  }
+  cache->waiting.push_back(respond);
+  if (cache->waiting.size() > 1) return;  // one gather at a time; this request joins it
+  cluster_->query("", "model_status", "", [cache](cluster::Cluster::QueryAnswers answers) {
+    json servers = json::array();
+    for (auto& [name, r] : answers) {
+      json s = {{"server", name}, {"ok", static_cast<bool>(r)}};
+      if (!r) {
+        s["error"] = r.error();
+      } else {
+        // Pie answers a JSON text; anything else is passed on as a string.
+        auto parsed = json::parse(*r, nullptr, false);
+        s["status"] = parsed.is_discarded() ? json(*r) : std::move(parsed);
+      }
+      servers.push_back(std::move(s));
+    }
+    cache->answer = {{"servers", std::move(servers)}, {"age_ms", 0}};
+    cache->at = std::chrono::steady_clock::now();
+    cache->valid = true;
+    auto waiting = std::exchange(cache->waiting, {});
+    for (auto& w : waiting) w(tarp::success(cache->answer, tarp::kJson));
+  });
+}
+
+void TarpHttp::launch_daemon(http::Request& req, http::Responder& respond) {
+  auto body = json::parse(req.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object())
+    return respond(tarp::error(400, "BadRequest", "the body must be a JSON object {server, port, inferlet, arguments}"));
+  auto text = [&](const char* key) { return body.contains(key) && body[key].is_string() ? body[key].get<std::string>() : std::string(); };
+  const std::string server = text("server"), inferlet = text("inferlet");
+  if (server.empty() || inferlet.empty())
+    return respond(tarp::error(400, "BadRequest", "'server' and 'inferlet' are required strings"));
+  if (!body.contains("port") || !body["port"].is_number_integer() || body["port"].get<long long>() < 1 ||
+      body["port"].get<long long>() > 65535)
+    return respond(tarp::error(400, "BadRequest", "'port' must be an integer from 1 to 65535"));
+  std::vector<std::string> args;
+  if (body.contains("arguments")) {
+    if (!body["arguments"].is_array())
+      return respond(tarp::error(400, "BadRequest", "'arguments' must be a list of strings"));
+    for (auto& a : body["arguments"]) {
+      if (!a.is_string()) return respond(tarp::error(400, "BadRequest", "'arguments' must be a list of strings"));
+      args.push_back(a.get<std::string>());
+    }
+  }
+  const auto port = body["port"].get<std::uint32_t>();
+  cluster_->launch_server(server, port, inferlet, std::move(args),
+                          [respond, server, port](Result<std::string> r) {
+                            if (!r) return respond(tarp::error(502, "DaemonLaunchFailed", server + ": " + r.error()));
+                            respond(tarp::success(json{{"server", server}, {"port", port}, {"reply", *r}}, tarp::kJson));
+                          });
+}
+
+}  // namespace pg::frontdoor
