@@ -56,7 +56,8 @@ http::Response failure_answer(const jobs::Job& job) {
   if (!detail.empty()) extra["pie"] = detail;
   using K = jobs::JobError::Kind;
   switch (e.kind) {
-    case K::Unavailable: {
+    case K::Unavailable:
+    case K::Overloaded: {
       // TARP clients raise InvalidServerState for this type; Retry-After helps other clients.
       auto r = tarp::error(503, "InvalidServerState", e.message, extra);
       r.headers.emplace_back("Retry-After", "1");

@@ -254,7 +254,8 @@ Failure job_failure(const jobs::Job& job) {
     C code = C::INTERNAL;
     std::string message = e.message;
     switch (e.kind) {
-      case K::Unavailable: code = e.type == "QueueFull" ? C::RESOURCE_EXHAUSTED : C::UNAVAILABLE; break;
+      case K::Unavailable: code = C::UNAVAILABLE; break;
+      case K::Overloaded: code = C::RESOURCE_EXHAUSTED; break;
       case K::Timeout: code = C::DEADLINE_EXCEEDED; break;
       case K::Cancelled: code = C::CANCELLED; break;
       case K::InferletFailed:

@@ -27,6 +27,7 @@ inline bool is_finished(JobState s) { return s == JobState::Completed || s == Jo
 struct JobError {
   enum class Kind {
     Unavailable,     // no Pie server reachable / connection lost before acceptance   (503)
+    Overloaded,      // every eligible server is full and the launch queue too       (503; gRPC RESOURCE_EXHAUSTED)
     Rejected,        // Pie refused the launch (unknown inferlet, ...)                (502)
     InferletFailed,  // the instance ended with Exception/ServerError/OutOfResources/Aborted (502)
     Timeout,         // the job outran its deadline; its instance was terminated     (504)

@@ -92,7 +92,7 @@ void JobService::on_launched(const std::shared_ptr<Job>& job, cluster::LaunchOut
     case K::Unavailable: e = {JobError::Kind::Unavailable, "PieUnavailable", f.message}; break;
     case K::Rejected: e = {JobError::Kind::Rejected, "LaunchRejected", "Pie refused to launch '" + job->spec.launch.inferlet + "': " + f.message}; break;
     case K::Timeout: e = {JobError::Kind::Unavailable, "PieUnavailable", "Pie did not answer the launch: " + f.message}; break;
-    case K::QueueFull: e = {JobError::Kind::Unavailable, "QueueFull", f.message}; break;  // 503 + Retry-After
+    case K::QueueFull: e = {JobError::Kind::Overloaded, "QueueFull", f.message}; break;
   }
   finish(job, JobState::Failed, std::move(e));
 }
