@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cluster/cluster.hpp"
+#include "conversations/conversations.hpp"
 #include "endpoints/registry.hpp"
 #include "frontdoor/tarp_http.hpp"
 #include "grpc/server.hpp"
@@ -79,6 +80,7 @@ struct Gateway::Impl {
   obs::Metrics metrics;  // first: outlives everything that counts into it
   std::shared_ptr<cluster::Cluster> cluster;
   std::unique_ptr<jobs::JobService> jobs;
+  std::unique_ptr<conversations::ConversationService> conversations;  // endpoints of kind session
   std::unique_ptr<frontdoor::TarpHttp> tarp;
   std::unique_ptr<http::Server> http;
   std::unique_ptr<frontdoor::AdminHttp> admin_handler;
@@ -96,9 +98,14 @@ Result<std::uint16_t> Gateway::start() {
   if (!registry) return make_error(registry.error());
   d.cluster = cluster::make_pie_cluster(d.io.get_executor(), d.cfg.cluster_config(), &d.metrics);
   d.jobs = std::make_unique<jobs::JobService>(d.io.get_executor(), d.cluster, job_options(d.cfg.jobs), &d.metrics);
-  d.metrics.on_scrape([&d] { refresh_gauges(d.metrics, d.jobs.get(), d.cluster.get()); });
+  d.conversations = std::make_unique<conversations::ConversationService>(d.io.get_executor(), *d.jobs);
+  d.metrics.on_scrape([&d] {
+    refresh_gauges(d.metrics, d.jobs.get(), d.cluster.get());
+    d.metrics.set_conversations(d.conversations->open_by_endpoint());
+  });
   auto shared_registry = std::make_shared<const endpoints::Registry>(std::move(*registry));
   d.tarp = std::make_unique<frontdoor::TarpHttp>(shared_registry, *d.jobs, d.cluster, &d.metrics);
+  d.tarp->set_conversations(d.conversations.get());
   d.tarp->set_cors(d.cfg.cors);
   d.http = std::make_unique<http::Server>(d.io, d.cfg.http, d.cfg.limits, *d.tarp);
   auto port = d.http->start();
@@ -114,6 +121,8 @@ Result<std::uint16_t> Gateway::start() {
   if (d.cfg.grpc) {
     d.grpc = std::make_unique<grpc_api::GrpcServer>(d.io.get_executor(), *d.jobs, d.cluster, shared_registry, &d.metrics);
     d.grpc->set_groups(group_names(d.cfg));
+    d.grpc->set_conversations(d.conversations.get());
+    d.grpc->set_model_status(d.tarp->model_status());  // one gateway/models cache for both doors
     auto grpc_port = d.grpc->start(*d.cfg.grpc, d.cfg.grpc_limits);
     if (!grpc_port) return make_error("listen.grpc: " + grpc_port.error());
     d.cfg.grpc->port = *grpc_port;

@@ -32,6 +32,7 @@ const char* to_string(EndpointKind k) {
     case EndpointKind::Post: return "post";
     case EndpointKind::Rpc: return "rpc";
     case EndpointKind::AsyncRpc: return "asyncrpc";
+    case EndpointKind::Session: return "session";
   }
   return "?";
 }
@@ -120,7 +121,7 @@ void load_params(const YAML::Node& list, const std::string& path, Fields& f, End
 void load_endpoint(const YAML::Node& n, const std::string& path, Fields& f, Config& cfg) {
   if (!f.expect_map(n, path, {"name", "kind", "description", "inferlet", "params", "arguments", "result", "result_format",
                               "timeout", "async", "suggested_wait", "cancel_on_disconnect", "group", "idempotent",
-                              "content_type", "fanout", "input"}))
+                              "content_type", "fanout", "input", "session"}))
     return;
   Endpoint ep;
   ep.line = n.Mark().line + 1;
@@ -136,8 +137,9 @@ void load_endpoint(const YAML::Node& n, const std::string& path, Fields& f, Conf
   else if (kind == "post") ep.kind = EndpointKind::Post;
   else if (kind == "rpc") ep.kind = EndpointKind::Rpc;
   else if (kind == "asyncrpc") ep.kind = EndpointKind::AsyncRpc;
+  else if (kind == "session") ep.kind = EndpointKind::Session;
   else if (!kind.empty())
-    f.error(n["kind"], path + ".kind", "must be one of get, post, rpc, asyncrpc (got '" + kind + "')");
+    f.error(n["kind"], path + ".kind", "must be one of get, post, rpc, asyncrpc, session (got '" + kind + "')");
   if (n["description"]) ep.description = f.str(n["description"], path + ".description");
   ep.inferlet = f.required_str(n, "inferlet", path);
   if (auto p = n["params"]) load_params(p, path + ".params", f, ep);
@@ -193,6 +195,7 @@ void load_endpoint(const YAML::Node& n, const std::string& path, Fields& f, Conf
   load_endpoint_content_type(n, path, f, ep);
   load_endpoint_fanout(n, path, f, ep);
   if (auto in = n["input"]) load_endpoint_inputs(in, path + ".input", f, ep);
+  load_endpoint_session(n, path, f, cfg, ep);
   if (ep.timeout.count() == 0) f.error(n["timeout"], path + ".timeout", "must be greater than zero");
   for (const auto& other : cfg.endpoints)
     // One GET and one POST-like (post, rpc, asyncrpc) endpoint per name: they share the URL.

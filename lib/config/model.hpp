@@ -95,7 +95,7 @@ struct Param {
   std::optional<std::string> default_value;  // no default = required
 };
 
-enum class EndpointKind { Get, Post, Rpc, AsyncRpc };
+enum class EndpointKind { Get, Post, Rpc, AsyncRpc, Session };
 const char* to_string(EndpointKind k);
 
 // Blob: the last blob the instance sent; Messages: all its Message events as a JSON list;
@@ -111,6 +111,13 @@ struct EndpointInput {
   enum class Send { Message, Blob };  // signal_instance text, or upload_blob bytes
   Send send = Send::Message;
   std::string param;  // "" = the request body; else this parameter's value
+};
+
+/// A conversation endpoint's knobs (`session:`, kind session only; conversations/conversations.hpp).
+struct SessionSettings {
+  Duration idle_timeout{300000};    // a conversation without a message this long is closed
+  std::size_t max_open = 100;       // open conversations of the endpoint at most
+  Duration max_duration{86400000};  // the instance's longest life, however busy
 };
 
 /// A server ("daemon") inferlet kept running on a Pie server (`daemons:`).
@@ -148,8 +155,11 @@ struct Endpoint {
   /// of the JSON envelope (`result: blob` defaults it to application/octet-stream).
   std::string content_type;
   std::vector<EndpointInput> inputs;  // config/inputs_section.cpp
+  SessionSettings session;            // kind session only
+
 
   bool is_rpc() const { return kind == EndpointKind::Rpc || kind == EndpointKind::AsyncRpc; }
+  bool is_session() const { return kind == EndpointKind::Session; }
 };
 
 struct Jobs {

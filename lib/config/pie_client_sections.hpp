@@ -33,6 +33,10 @@ void load_endpoint_fanout(const YAML::Node& endpoint, const std::string& path, F
 /// or a list of them; checked against the endpoint's kind and parameters.
 void load_endpoint_inputs(const YAML::Node& node, const std::string& path, Fields& f, Endpoint& ep);
 
+/// An endpoint's `session:` (kind session only: idle_timeout, max_open, max_duration), and the
+/// check that no endpoint takes a route a session endpoint owns (session_section.cpp).
+void load_endpoint_session(const YAML::Node& endpoint, const std::string& path, Fields& f, const Config& cfg, Endpoint& ep);
+
 /// `daemons:` - a list of {server, port, inferlet, arguments}; server must be declared above.
 void load_daemons_section(const YAML::Node& list, Fields& f, Config& cfg);
 

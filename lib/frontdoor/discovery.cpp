@@ -52,6 +52,27 @@ json entry(const config::Endpoint& e) {
   return j;
 }
 
+/// A session endpoint: its three RPC methods (what the TARP Python client calls) ...
+void session_rpcs(const config::Endpoint& e, json& rpcs) {
+  const std::string runs = e.description.empty() ? "runs " + e.inferlet : e.description;
+  rpcs.push_back({{"name", e.name + "_open"},
+                  {"description", "Open a session of '" + e.name + "' (" + runs + "); returns its handle"},
+                  {"params", param_list(e)}});
+  rpcs.push_back({{"name", e.name + "_send"},
+                  {"description", "Send a message to a session of '" + e.name + "': (session, message) -> reply"}});
+  rpcs.push_back({{"name", e.name + "_close"}, {"description", "Close a session of '" + e.name + "': (session)"}});
+}
+
+/// ... and its own entry (read by other tools and /ui; TARP clients ignore unknown keys).
+json session_entry(const config::Endpoint& e) {
+  return {{"name", e.name},
+          {"description", e.description.empty() ? "Runs " + e.inferlet : e.description},
+          {"params", param_list(e)},
+          {"routes", {{"open", e.name + "/open"}, {"send", e.name + "/send"}, {"close", e.name + "/close"}}},
+          {"idle_timeout", std::chrono::duration<double>(e.session.idle_timeout).count()},
+          {"max_open", e.session.max_open}};
+}
+
 json builtin(const char* name, const char* description, json params) {
   auto names = json::array();
   for (const auto& p : params) names.push_back(p["name"]);
@@ -61,13 +82,18 @@ json builtin(const char* name, const char* description, json params) {
 }  // namespace
 
 http::Response build_discovery(const endpoints::Registry& reg) {
-  json gets = json::array(), posts = json::array(), rpcs = json::array(), asyncs = json::array();
+  json gets = json::array(), posts = json::array(), rpcs = json::array(), asyncs = json::array(),
+       sessions = json::array();
   for (const auto& ep : reg.all()) {
     switch (ep->cfg.kind) {
       case config::EndpointKind::Get: gets.push_back(entry(ep->cfg)); break;
       case config::EndpointKind::Post: posts.push_back(entry(ep->cfg)); break;
       case config::EndpointKind::Rpc: rpcs.push_back(entry(ep->cfg)); break;
       case config::EndpointKind::AsyncRpc: asyncs.push_back(entry(ep->cfg)); break;
+      case config::EndpointKind::Session:
+        session_rpcs(ep->cfg, rpcs);
+        sessions.push_back(session_entry(ep->cfg));
+        break;
     }
   }
   auto opt = [](const char* n, const char* d) { return json{{"name", n}, {"type", "string"}, {"required", false}, {"description", d}}; };
@@ -81,7 +107,7 @@ http::Response build_discovery(const endpoints::Registry& reg) {
   cancel["payload_mimetype"] = "application/json";
   cancel["payload_schema"] = {{"type", "object"}, {"properties", {{"UUID", {{"type", "string"}}}}}};
   posts.push_back(cancel);
-  json result = {{"GET", gets}, {"POST", posts}, {"RPC", rpcs}, {"ASYNCRPC", asyncs}};
+  json result = {{"GET", gets}, {"POST", posts}, {"RPC", rpcs}, {"ASYNCRPC", asyncs}, {"SESSION", sessions}};
   return tarp::success(result, tarp::kJson);
 }
 

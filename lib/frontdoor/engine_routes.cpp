@@ -1,5 +1,6 @@
 // TarpHttp's engine built-ins: GET gateway/models (every server's `model_status`, gathered in
-// parallel and reused for a short while) and POST gateway/daemons (start a server inferlet).
+// parallel and reused for a short while: cluster/model_status.hpp, shared with gRPC GetModels)
+// and POST gateway/daemons (start a server inferlet).
 #include <nlohmann/json.hpp>
 
 #include "frontdoor/tarp_http.hpp"
@@ -9,14 +10,12 @@ namespace pg::frontdoor {
 
 using json = nlohmann::json;
 
-struct TarpHttp::ModelsCache {
-  std::chrono::steady_clock::time_point at{};
-  bool valid = false;
-  json answer;
-  std::vector<http::Responder> waiting;  // requests that arrived while a gather was under way
-};
+std::shared_ptr<cluster::ModelStatus> TarpHttp::model_status() {
+  if (!models_) models_ = std::make_shared<cluster::ModelStatus>(cluster_);
+  return models_;
+}
 
-void TarpHttp::set_models_cache(std::chrono::milliseconds ttl) { models_ttl_ = ttl; }
+void TarpHttp::set_models_cache(std::chrono::milliseconds ttl) { model_status()->set_ttl(ttl); }
 
 bool TarpHttp::engine(const std::string& path, http::Request& req, http::Responder& respond) {
   if (path == "/gateway/models" || path == "/gateway_models") {
@@ -43,35 +42,7 @@ bool TarpHttp::engine(const std::string& path, http::Request& req, http::Respond
 }
 
 void TarpHttp::models(http::Responder& respond) {
-  if (!models_) models_ = std::make_shared<ModelsCache>();
-  auto cache = models_;
-  const auto now = std::chrono::steady_clock::now();
-  if (cache->valid && now - cache->at < models_ttl_) {
-    auto answer = cache->answer;
-    answer["age_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(now - cache->at).count();
-    return respond(tarp::success(answer, tarp::kJson));
-  }
-  cache->waiting.push_back(respond);
-  if (cache->waiting.size() > 1) return;  // one gather at a time; this request joins it
-  cluster_->query("", "model_status", "", [cache](cluster::Cluster::QueryAnswers answers) {
-    json servers = json::array();
-    for (auto& [name, r] : answers) {
-      json s = {{"server", name}, {"ok", static_cast<bool>(r)}};
-      if (!r) {
-        s["error"] = r.error();
-      } else {
-        // Pie answers a JSON text; anything else is passed on as a string.
-        auto parsed = json::parse(*r, nullptr, false);
-        s["status"] = parsed.is_discarded() ? json(*r) : std::move(parsed);
-      }
-      servers.push_back(std::move(s));
-    }
-    cache->answer = {{"servers", std::move(servers)}, {"age_ms", 0}};
-    cache->at = std::chrono::steady_clock::now();
-    cache->valid = true;
-    auto waiting = std::exchange(cache->waiting, {});
-    for (auto& w : waiting) w(tarp::success(cache->answer, tarp::kJson));
-  });
+  model_status()->get([respond](const json& answer) { respond(tarp::success(answer, tarp::kJson)); });
 }
 
 void TarpHttp::launch_daemon(http::Request& req, http::Responder& respond) {

@@ -109,10 +109,22 @@ http::Responder TarpHttp::observed(const endpoints::Registry::Named* named, cons
           path = req.path, remote = req.remote, id = obs::request_id_or_new(req.header("X-Request-Id")),
           start = std::chrono::steady_clock::now(), respond = std::move(respond)](http::Response r) {
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (metrics) metrics->http_request(label, method, r.status, seconds);
-    obs::log_request({.request_id = id, .door = "http", .method = method, .target = path, .endpoint = endpoint,
-                      .server = r.trace.server, .instance_id = r.trace.instance, .job_id = r.trace.job,
-                      .status = r.status, .seconds = seconds, .remote = remote});
+    if (metrics) metrics->http_request(label, method, r.status, seconds);  // streams: time to the head
+    auto log = [=, trace = r.trace, status = r.status] {
+      double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      obs::log_request({.request_id = id, .door = "http", .method = method, .target = path, .endpoint = endpoint,
+                        .server = trace.server, .instance_id = trace.instance, .job_id = trace.job,
+                        .status = status, .seconds = total, .remote = remote});
+    };
+    if (r.stream) {
+      // A streamed body (SSE): its access line when the stream is over, with its whole duration.
+      r.stream = [log, inner = std::move(r.stream)](std::shared_ptr<http::Stream> out) {
+        out->on_done([log](bool) { log(); });
+        inner(std::move(out));
+      };
+    } else {
+      log();
+    }
     r.headers.emplace_back("X-Request-Id", id);
     respond(std::move(r));
   };
@@ -147,11 +159,18 @@ http::Response TarpHttp::transport_error(int status, std::string_view type, std:
 void TarpHttp::handle(http::Request req, http::Responder respond) {
   std::string path = tarp::decode_path(req.path);
   const auto* named = path.size() > 1 ? registry_->find(std::string_view(path).substr(1)) : nullptr;
+  if (!named) named = session_endpoint(*registry_, path);  // NAME/open, NAME_send, ...: counted under NAME
   respond = observed(named, path, req, std::move(respond));
   if (browser(path, req, respond)) return;
   if (builtin(path, req, respond)) return;
   if (engine(path, req, respond)) return;
+  if (session_route(path, req, respond)) return;
   if (!named) return respond(tarp::error(404, "NotFound", "no endpoint named '" + path.substr(1) + "' (GET / lists them)"));
+  if (named->post && named->post->cfg.is_session() && req.method != "GET")
+    return respond(tarp::error(404, "NotFound",
+                               "'" + path.substr(1) + "' is a session endpoint: POST " + path.substr(1) + "/open, " +
+                                   path.substr(1) + "/send and " + path.substr(1) + "/close (TARP RPC: " + path.substr(1) +
+                                   "_open, _send, _close)"));
   const endpoints::Endpoint* ep = req.method == "GET" ? named->get : req.method == "POST" ? named->post : nullptr;
   if (!ep)
     return respond(method_not_allowed("endpoint '" + path.substr(1) + "'",

@@ -8,12 +8,16 @@
 #include <string>
 
 #include "cluster/cluster.hpp"
+#include "cluster/model_status.hpp"
 #include "endpoints/registry.hpp"
 #include "http/message.hpp"
 #include "jobs/job_service.hpp"
 
 namespace pg::obs {
 class Metrics;
+}
+namespace pg::conversations {
+class ConversationService;
 }
 
 namespace pg::frontdoor {
@@ -36,6 +40,10 @@ class TarpHttp : public http::Handler {
   void set_metrics_on_admin_only(bool v) { metrics_elsewhere_ = v; }
   /// How long a GET gateway/models answer is reused (`models_cache:`).
   void set_models_cache(std::chrono::milliseconds ttl);
+  /// The gateway/models gatherer and its cache (the gRPC door's GetModels shares it).
+  std::shared_ptr<cluster::ModelStatus> model_status();
+  /// The conversations of endpoints of kind session (null: such endpoints answer 503).
+  void set_conversations(conversations::ConversationService* c) { conversations_ = c; }
   http::Response transport_error(int status, std::string_view type, std::string_view message) override;
 
  private:
@@ -60,9 +68,10 @@ class TarpHttp : public http::Handler {
   bool engine(const std::string& path, http::Request& req, http::Responder& respond);
   void models(http::Responder& respond);
   void launch_daemon(http::Request& req, http::Responder& respond);
-  struct ModelsCache;
-  std::shared_ptr<ModelsCache> models_;
-  std::chrono::milliseconds models_ttl_{2000};
+  // Conversations (session_routes.cpp): NAME/open|send|close (JSON) and NAME_open|... (RPC).
+  bool session_route(const std::string& path, http::Request& req, http::Responder& respond);
+  conversations::ConversationService* conversations_ = nullptr;
+  std::shared_ptr<cluster::ModelStatus> models_;  // created by model_status()
 
   std::shared_ptr<const endpoints::Registry> registry_;
   jobs::JobService& jobs_;
@@ -73,6 +82,10 @@ class TarpHttp : public http::Handler {
   bool metrics_elsewhere_ = false;
   bool req_is_admin_ = false;
 };
+
+/// The session endpoint (kind session) a NAME/open|send|close or NAME_open|_send|_close path
+/// belongs to, or null (session_routes.cpp).
+const endpoints::Registry::Named* session_endpoint(const endpoints::Registry& reg, const std::string& path);
 
 /// The admin listener's handler: forwards to TarpHttp::handle_admin.
 class AdminHttp : public http::Handler {

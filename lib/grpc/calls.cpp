@@ -2,7 +2,6 @@
 #include <algorithm>
 
 #include "endpoints/result.hpp"
-#include "frontdoor/inputs.hpp"
 #include "grpc/rpc.hpp"
 
 namespace pg::grpc_api {
@@ -11,59 +10,6 @@ namespace {
 
 using C = grpc::StatusCode;
 
-/// A call's job, ready to submit, or why not.
-struct Prepared {
-  std::optional<jobs::JobSpec> spec;
-  Failure failure;
-  bool cancel_on_disconnect = true;
-};
-
-/// Endpoint lookup and Python-like binding, as the HTTP front door does it (tarp_http.cpp). A
-/// waited call's deadline bounds the job when it is sooner than the endpoint's timeout.
-Prepared prepare(const Core& core, const pb::CallRequest& req, const CallInfo& call, bool async) {
-  Prepared p;
-  const auto* named = core.registry->find(req.endpoint());
-  if (!named) {
-    p.failure = failure(C::NOT_FOUND, "NotFound", "no endpoint named '" + req.endpoint() + "' (ListEndpoints lists them)");
-    return p;
-  }
-  const endpoints::Endpoint& ep = named->get ? *named->get : *named->post;
-  auto args = call_args(req);
-  if (!args) {
-    p.failure = failure(C::INVALID_ARGUMENT, "BadRequest", args.error());
-    return p;
-  }
-  auto bound = ep.bind(*args);
-  if (!bound) {
-    p.failure = failure(C::INVALID_ARGUMENT, "BadRequest", bound.error());
-    return p;
-  }
-  auto inputs = frontdoor::call_inputs(ep.cfg, {}, *args);  // `input:` from parameters (gRPC has no body)
-  if (!inputs) {
-    p.failure = failure(C::INVALID_ARGUMENT, "BadRequest", inputs.error());
-    return p;
-  }
-  jobs::JobSpec spec;
-  spec.endpoint = ep.cfg.name;
-  spec.launch.inferlet = ep.cfg.inferlet;
-  spec.launch.arguments = std::move(*bound);
-  spec.result = ep.cfg.result;
-  spec.format = ep.cfg.format;
-  spec.timeout = ep.cfg.timeout;
-  spec.async = async;
-  spec.suggested_wait = ep.cfg.suggested_wait;
-  spec.group = ep.cfg.group;
-  spec.idempotent = ep.cfg.idempotent;
-  spec.fanout = ep.cfg.fanout;  // one run per server, answered as a list (jobs/fanout.hpp)
-  spec.inputs = std::move(*inputs);  // sent once Pie accepts the launch (jobs/job_inputs.cpp)
-  if (!async)
-    if (auto left = call.time_left(); left && *left < spec.timeout)
-      spec.timeout = std::max(*left, std::chrono::milliseconds(1));
-  p.spec = std::move(spec);
-  p.cancel_on_disconnect = ep.cfg.cancel_on_disconnect;
-  return p;
-}
-
 class CallRpc final : public UnaryCall {
  public:
   CallRpc(std::shared_ptr<Core> core, grpc::CallbackServerContext* ctx, const pb::CallRequest* req, pb::CallResponse* resp)
@@ -71,7 +17,7 @@ class CallRpc final : public UnaryCall {
 
   void run() override {
     endpoint_ = req_->endpoint();
-    auto p = prepare(*core_, *req_, *this, false);
+    auto p = prepare(*core_, *req_, *this, CallUse::Wait);
     if (!p.spec) return finish(p.failure);
     cancel_on_disconnect_ = p.cancel_on_disconnect;
     auto self = std::static_pointer_cast<CallRpc>(shared_from_this());
@@ -121,7 +67,7 @@ class SubmitRpc final : public UnaryCall {
 
   void run() override {
     endpoint_ = req_->endpoint();
-    auto p = prepare(*core_, *req_, *this, true);
+    auto p = prepare(*core_, *req_, *this, CallUse::Submit);
     if (!p.spec) return finish(p.failure);
     auto job = core_->jobs->submit(std::move(*p.spec));
     if (!job) return finish(cap_failure(job.error()));
@@ -169,7 +115,7 @@ class CallStreamRpc final : public JobStream {
 
   void run() override {
     endpoint_ = req_->endpoint();
-    auto p = prepare(*core_, *req_, *this, false);
+    auto p = prepare(*core_, *req_, *this, CallUse::Wait);
     if (!p.spec) return finish(p.failure);
     cancel_on_disconnect_ = p.cancel_on_disconnect;
     auto job = core_->jobs->submit(std::move(*p.spec));

@@ -1,7 +1,6 @@
 #include "grpc/convert.hpp"
 
 #include <grpcpp/server_context.h>
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 
@@ -144,6 +143,13 @@ void to_proto(const endpoints::Endpoint& ep, pb::Endpoint* out) {
   out->set_group(c.group);
   out->set_cancel_on_disconnect(c.cancel_on_disconnect);
   out->set_result_format(c.format == config::ResultFormat::Json ? "json" : "text");
+  out->set_takes_input(std::any_of(c.inputs.begin(), c.inputs.end(), [](const auto& in) { return in.param.empty(); }));
+  if (c.is_session()) {
+    auto* s = out->mutable_session();
+    set_duration(s->mutable_idle_timeout(), c.session.idle_timeout);
+    s->set_max_open(static_cast<std::uint32_t>(c.session.max_open));
+    set_duration(s->mutable_max_duration(), c.session.max_duration);
+  }
 }
 
 pb::JobState to_proto(jobs::JobState s) {
@@ -211,24 +217,6 @@ void to_proto(const jobs::Job& job, std::size_t index, pb::JobEvent* out) {
     case K::Gap: out->set_gap(std::string(job.event_text(e))); return;
     case K::End: to_proto(job, out->mutable_end()); return;
   }
-}
-
-void to_proto(const nlohmann::json& s, pb::Server* out) {
-  out->set_name(s.value("name", ""));
-  out->set_uri(s.value("uri", ""));
-  out->set_state(s.value("state", ""));
-  out->set_sessions(s.value("sessions", 0u));
-  out->set_sessions_open(s.value("sessions_open", 0u));
-  out->set_instances_in_flight(s.value("instances_in_flight", 0u));
-  if (auto g = s.find("groups"); g != s.end() && g->is_array())
-    for (const auto& name : *g)
-      if (name.is_string()) out->add_groups(name.get<std::string>());
-  if (auto l = s.find("labels"); l != s.end() && l->is_object())
-    for (const auto& [k, v] : l->items())
-      if (v.is_string()) (*out->mutable_labels())[k] = v.get<std::string>();
-  out->set_weight(s.value("weight", 1u));
-  out->set_max_instances(s.value("max_instances", 0u));
-  if (auto e = s.find("last_error"); e != s.end() && e->is_string()) out->set_last_error(e->get<std::string>());
 }
 
 Failure failure(grpc::StatusCode code, std::string type, std::string message) {

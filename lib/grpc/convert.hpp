@@ -36,8 +36,10 @@ void to_proto(const endpoints::Endpoint& ep, pb::Endpoint* out);
 void to_proto(const jobs::Job& job, pb::Job* out);
 /// Event `index` of `job`'s log.
 void to_proto(const jobs::Job& job, std::size_t index, pb::JobEvent* out);
-/// One server of cluster->describe().
+/// One server of cluster->describe() (engine.cpp).
 void to_proto(const nlohmann::json& server, pb::Server* out);
+/// One entry of a server's "daemons" in cluster->describe() (engine.cpp).
+void to_proto_daemon(const nlohmann::json& daemon, const std::string& server, pb::Daemon* out);
 
 pb::JobState to_proto(jobs::JobState s);
 

@@ -6,26 +6,6 @@
 
 namespace pg::grpc_api {
 
-namespace {
-
-/// Keep `call` alive until OnDone, and known to stop(); refuse it at once when stopping.
-template <class Call>
-void enlist(const std::shared_ptr<Core>& core, const std::shared_ptr<Call>& call) {
-  {
-    std::lock_guard lock(core->live_mu);
-    core->live[call.get()] = call;
-  }
-  // After enlisting: either stop() sees this call in `live`, or we see `stopping` here.
-  if (core->stopping.load() || core->refusing.load()) call->abort_now("the gateway is shutting down");
-}
-
-void delist(Core& core, const void* call) {
-  std::lock_guard lock(core.live_mu);
-  core.live.erase(call);
-}
-
-}  // namespace
-
 Failure cancel_failure(const CallInfo& c) {
   return c.deadline_passed() ? failure(grpc::StatusCode::DEADLINE_EXCEEDED, "DeadlineExceeded", "the call's deadline passed")
                              : failure(grpc::StatusCode::CANCELLED, "Cancelled", "the client cancelled the call");

@@ -31,6 +31,12 @@
 namespace pg::obs {
 class Metrics;
 }
+namespace pg::conversations {
+class ConversationService;
+}
+namespace pg::cluster {
+class ModelStatus;
+}
 
 namespace pg::grpc_api {
 
@@ -51,6 +57,8 @@ struct Core {
   std::shared_ptr<cluster::Cluster> cluster;
   std::shared_ptr<const endpoints::Registry> registry;
   obs::Metrics* metrics = nullptr;
+  conversations::ConversationService* conversations = nullptr;  // null: Converse is UNAVAILABLE
+  std::shared_ptr<cluster::ModelStatus> models;                 // null: GetModels gathers uncached
   // any thread:
   std::atomic<bool> stopping{false};  // stop(): new calls are refused; io-side work is skipped
   std::atomic<bool> refusing{false};  // graceful stop: new calls are refused
@@ -64,6 +72,21 @@ void post_io(const std::shared_ptr<Core>& core, F fn) {
   boost::asio::post(core->io, [core, fn = std::move(fn)]() mutable {
     if (!core->stopping.load()) fn();
   });
+}
+
+/// Keep `call` known to stop() until OnDone (delist); refuse it at once when stopping.
+template <class Call>
+void enlist(const std::shared_ptr<Core>& core, const std::shared_ptr<Call>& call) {
+  {
+    std::lock_guard lock(core->live_mu);
+    core->live[call.get()] = call;
+  }
+  // After enlisting: either stop() sees this call in `live`, or we see `stopping` here.
+  if (core->stopping.load() || core->refusing.load()) call->abort_now("the gateway is shutting down");
+}
+inline void delist(Core& core, const void* call) {
+  std::lock_guard lock(core.live_mu);
+  core.live.erase(call);
 }
 
 /// The parts of a call that do not depend on its reactor type: identity, access log, metrics.
@@ -171,6 +194,19 @@ std::shared_ptr<jobs::Job> find_job(Core& core, const std::string& id, Failure& 
 /// CANCELLED, or DEADLINE_EXCEEDED when the call's deadline has passed.
 Failure cancel_failure(const CallInfo& call);
 
+/// What a request's job is for: a waited call (Call, CallStream: its deadline bounds the job),
+/// a handle (SubmitJob), or a conversation (Converse; only endpoints of kind session).
+enum class CallUse { Wait, Submit, Session };
+/// A request's job, ready to submit, or why not (prepare.cpp).
+struct Prepared {
+  std::optional<jobs::JobSpec> spec;
+  Failure failure;
+  bool cancel_on_disconnect = true;
+  config::SessionSettings session;  // CallUse::Session
+};
+/// io thread: endpoint lookup, Python-like binding and `input:`, as the HTTP front door does it.
+Prepared prepare(const Core& core, const pb::CallRequest& req, const CallInfo& call, CallUse use);
+
 // Method handlers (calls.cpp): each returns the reactor for its call.
 grpc::ServerUnaryReactor* start_call(std::shared_ptr<Core> core, grpc::CallbackServerContext* ctx,
                                      const pb::CallRequest* req, pb::CallResponse* resp);
@@ -182,5 +218,16 @@ grpc::ServerWriteReactor<pb::JobEvent>* start_call_stream(std::shared_ptr<Core> 
                                                           const pb::CallRequest* req);
 grpc::ServerWriteReactor<pb::JobEvent>* start_watch(std::shared_ptr<Core> core, grpc::CallbackServerContext* ctx,
                                                     const pb::WatchJobRequest* req);
+
+// Engine status and daemons (engine.cpp).
+grpc::ServerUnaryReactor* start_get_models(std::shared_ptr<Core> core, grpc::CallbackServerContext* ctx,
+                                           const pb::GetModelsRequest* req, pb::GetModelsResponse* resp);
+grpc::ServerUnaryReactor* start_list_daemons(std::shared_ptr<Core> core, grpc::CallbackServerContext* ctx,
+                                             const pb::ListDaemonsRequest* req, pb::ListDaemonsResponse* resp);
+grpc::ServerUnaryReactor* start_launch_daemon(std::shared_ptr<Core> core, grpc::CallbackServerContext* ctx,
+                                              const pb::LaunchDaemonRequest* req, pb::Daemon* resp);
+// Conversations (converse.cpp).
+grpc::ServerBidiReactor<pb::ConverseRequest, pb::ConverseResponse>* start_converse(std::shared_ptr<Core> core,
+                                                                                   grpc::CallbackServerContext* ctx);
 
 }  // namespace pg::grpc_api

@@ -1,5 +1,6 @@
-// The gRPC server: the Gateway service (the job-running methods are in calls.cpp, the others
-// here), the health service kept in step with the cluster, reflection, and stopping.
+// The gRPC server: the Gateway service (the job-running methods are in calls.cpp, engine status
+// and daemons in engine.cpp, conversations in converse.cpp, the others here), the health service
+// kept in step with the cluster, reflection, and stopping.
 #include "grpc/server.hpp"
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
@@ -145,6 +146,21 @@ class Service final : public pb::Gateway::CallbackService {
                                         pb::ListServersResponse* resp) override {
     return sync(core_, ctx, "ListServers", req, resp, &list_servers);
   }
+  grpc::ServerUnaryReactor* GetModels(grpc::CallbackServerContext* ctx, const pb::GetModelsRequest* req,
+                                      pb::GetModelsResponse* resp) override {
+    return start_get_models(core_, ctx, req, resp);
+  }
+  grpc::ServerUnaryReactor* ListDaemons(grpc::CallbackServerContext* ctx, const pb::ListDaemonsRequest* req,
+                                        pb::ListDaemonsResponse* resp) override {
+    return start_list_daemons(core_, ctx, req, resp);
+  }
+  grpc::ServerUnaryReactor* LaunchDaemon(grpc::CallbackServerContext* ctx, const pb::LaunchDaemonRequest* req,
+                                         pb::Daemon* resp) override {
+    return start_launch_daemon(core_, ctx, req, resp);
+  }
+  grpc::ServerBidiReactor<pb::ConverseRequest, pb::ConverseResponse>* Converse(grpc::CallbackServerContext* ctx) override {
+    return start_converse(core_, ctx);
+  }
 
  private:
   std::shared_ptr<Core> core_;
@@ -223,6 +239,10 @@ Result<std::uint16_t> GrpcServer::start(const config::ListenAddress& addr, const
   d.refresh_health();
   return static_cast<std::uint16_t>(port);
 }
+
+void GrpcServer::set_conversations(conversations::ConversationService* c) { impl_->core->conversations = c; }
+
+void GrpcServer::set_model_status(std::shared_ptr<cluster::ModelStatus> m) { impl_->core->models = std::move(m); }
 
 void GrpcServer::set_registry(std::shared_ptr<const endpoints::Registry> registry) {
   impl_->core->registry = std::move(registry);

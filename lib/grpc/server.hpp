@@ -22,6 +22,12 @@
 namespace pg::obs {
 class Metrics;
 }
+namespace pg::conversations {
+class ConversationService;
+}
+namespace pg::cluster {
+class ModelStatus;
+}
 
 namespace pg::grpc_api {
 
@@ -36,6 +42,13 @@ class GrpcServer {
 
   /// Bind and start serving; returns the bound port (the address may say port 0).
   Result<std::uint16_t> start(const config::ListenAddress& addr, const config::GrpcLimits& limits);
+
+  /// Before start(): the conversations Converse talks to (null or unset: Converse is UNAVAILABLE);
+  /// it must outlive this object.
+  void set_conversations(conversations::ConversationService* c);
+  /// Before start(): the model_status gatherer and cache HTTP gateway/models uses, so GetModels
+  /// shares it (unset: GetModels keeps its own).
+  void set_model_status(std::shared_ptr<cluster::ModelStatus> m);
 
   /// Reload: new endpoints for new calls; server groups for the health service.
   void set_registry(std::shared_ptr<const endpoints::Registry> registry);

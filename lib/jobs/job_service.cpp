@@ -288,6 +288,19 @@ JobService::CancelOutcome JobService::cancel(std::string_view id) {
   return CancelOutcome::Cancelled;
 }
 
+bool JobService::stop(const std::shared_ptr<Job>& job, JobState state, std::optional<JobError> error) {
+  if (is_finished(job->state)) return false;
+  if (!job->instance_id.empty()) cluster_->terminate(job->server, job->instance_id);
+  finish(job, state, std::move(error));
+  return true;
+}
+
+Result<bool> JobService::signal(const Job& job, std::string text) {
+  if (is_finished(job.state)) return make_error("job " + job.id.str() + " has ended");
+  if (job.instance_id.empty()) return make_error("job " + job.id.str() + " is not running on Pie yet");
+  return cluster_->signal(job.server, job.instance_id, std::move(text));
+}
+
 std::size_t JobService::abort_if(const std::function<bool(const Job&)>& which, const JobError& error) {
   std::vector<std::shared_ptr<Job>> victims;
   for (auto& [id, job] : jobs_)

@@ -58,6 +58,12 @@ class JobService {
   enum class CancelOutcome { Cancelled, AlreadyFinished, NotFound };
   /// Cancel a job: its instance is terminated and the job ends as Cancelled.
   CancelOutcome cancel(std::string_view id);
+  /// End a running job now with `state` (and `error`), terminating its instance: how a
+  /// conversation is closed (conversations/). False if it had already finished.
+  bool stop(const std::shared_ptr<Job>& job, JobState state, std::optional<JobError> error = std::nullopt);
+  /// Send a text message to the job's instance through the session it is attached to; an
+  /// error while it is not attached (a dropped session being re-attached) or not yet launched.
+  Result<bool> signal(const Job& job, std::string text);
   /// Forget a finished job (a fetched async handle). Running jobs are not forgotten.
   void forget(const JobId& id);
   /// Newest first.

@@ -143,6 +143,8 @@ struct Metrics::Impl {
   Counter& truncated = truncated_family.Add({});
   std::array<Counter*, 4> streams{&stream_family.Add({{"stream", "stdout"}}), &stream_family.Add({{"stream", "stderr"}}),
                                   &stream_family.Add({{"stream", "message"}}), &stream_family.Add({{"stream", "blob"}})};
+  Family<Gauge>& conversations = gauges(*registry, "pie_gateway_conversations_open",
+                                        "Open conversations (endpoints of kind session), per endpoint.");
   Gauge& queued = jobs_gauge.Add({{"state", "queued"}});
   Gauge& running = jobs_gauge.Add({{"state", "running"}});
   Gauge& finished = jobs_gauge.Add({{"state", "finished"}});
@@ -249,6 +251,12 @@ void Metrics::set_jobs(std::size_t queued, std::size_t running, std::size_t fini
   impl_->queued.Set(static_cast<double>(queued));
   impl_->running.Set(static_cast<double>(running));
   impl_->finished.Set(static_cast<double>(finished_retained));
+}
+
+void Metrics::set_conversations(const std::vector<std::pair<std::string, std::size_t>>& open_by_endpoint) {
+  // Endpoints come from the config (a bounded set); Add returns the existing series for a label.
+  for (const auto& [endpoint, n] : open_by_endpoint)
+    impl_->conversations.Add({{"endpoint", endpoint}}).Set(static_cast<double>(n));
 }
 
 void Metrics::set_pie_servers(const std::vector<PieServerState>& servers) {

@@ -64,6 +64,9 @@ class Metrics {
   /// The whole set of servers: series of servers no longer listed are removed.
   void set_pie_servers(const std::vector<PieServerState>& servers);
 
+  /// Open conversations (endpoints of kind session) per endpoint.
+  void set_conversations(const std::vector<std::pair<std::string, std::size_t>>& open_by_endpoint);
+
   /// Run before every exposition (e.g. to refresh gauges from the job service and cluster).
   void on_scrape(std::function<void()> hook);
   /// The Prometheus text exposition format (version 0.0.4).

@@ -137,6 +137,26 @@ await check('a binary result (image/png) is shown as an image', async () => {
   expect(width === 16, 'image width ' + width);
 });
 
+await check('chat: open a session, talk three turns, close it', async () => {
+  const card = page.locator('details[data-endpoint="chat"]');
+  await card.locator('summary').click();
+  const panel = page.locator('div.chat[data-session-endpoint="chat"]');
+  await panel.getByRole('button', { name: 'Open session' }).click();
+  await page.locator('div.chat[data-session-endpoint="chat"][data-state="open"]').waitFor();
+  for (const [i, text] of ['one', 'two', 'three'].entries()) {
+    await panel.getByLabel('Message').fill(text);
+    await panel.getByRole('button', { name: 'Send' }).click();
+    await panel.locator('li[data-who="inferlet"]').nth(i).waitFor();
+    const reply = await panel.locator('li[data-who="inferlet"]').nth(i).textContent();
+    expect(reply === 'echo: ' + text, 'reply ' + i + ': ' + reply);
+  }
+  const session = await panel.getAttribute('data-session');
+  await page.locator(`#jobs-table tr[data-job="${session}"][data-state="running"]`).waitFor();
+  await panel.getByRole('button', { name: 'Close session' }).click();
+  await page.locator('div.chat[data-session-endpoint="chat"][data-state="closed"]').waitFor();
+  await page.locator(`#jobs-table tr[data-job="${session}"][data-state="completed"]`).waitFor();
+});
+
 await check('the Pie servers are listed with their state', async () => {
   const state = page.locator('#servers-table tr[data-server="sim"] td[data-role="state"]');
   await state.waitFor();

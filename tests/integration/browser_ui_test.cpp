@@ -46,6 +46,7 @@ const char* kEndpoints = R"(
     arguments: ["--ms", "{ms}"]
     timeout: 5m
   - {name: image, kind: get, description: A small PNG., inferlet: std/image@0.1.0, result: blob, content_type: image/png}
+  - {name: chat, kind: session, description: Chat with an echo., inferlet: std/chat@0.1.0}
 )";
 
 TEST(BrowserUi, EchoCompleteAsyncJobsAndCancelInHeadlessChromium) {

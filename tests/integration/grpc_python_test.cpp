@@ -3,6 +3,7 @@
 // Each check prints OK/FAIL.
 #include <gtest/gtest.h>
 
+#include "support/script_checks.hpp"
 #include "support/stack.hpp"
 
 using namespace std::chrono_literals;
@@ -18,6 +19,7 @@ const char* kEndpoints = R"(
     arguments: ["--prompt", "{prompt}", "--max-tokens", "{max_tokens}"]
   - {name: sleep, kind: get, inferlet: std/sleep@0.1.0, params: [{name: ms, type: int}], arguments: ["--ms", "{ms}"]}
   - {name: fail, kind: get, inferlet: std/fail@0.1.0, group: g1}
+  - {name: chat, kind: session, inferlet: std/chat@0.1.0}
 groups:
   g1: [sim]
 )";
@@ -29,19 +31,10 @@ TEST(GrpcPythonClient, GeneratedPythonStubsDriveTheApi) {
   o.endpoints_yaml = kEndpoints;
   o.grpc = true;
   pg::test::Stack stack(o);
-  pg::test::Process py({"/usr/bin/python3", std::string(PG_SOURCE_DIR) + "/tests/python/grpc_session.py",
-                        "127.0.0.1:" + std::to_string(stack.grpc_port), std::string(PG_SOURCE_DIR) + "/proto"},
-                       stack.dir + "/python.log");
-  int ok = 0;
-  std::vector<std::string> failed;
-  for (int i = 0; i < 100; ++i) {
-    auto line = py.read_line(60s);
-    if (!line) break;
-    if (line->rfind("OK ", 0) == 0) ++ok;
-    else if (line->rfind("FAIL ", 0) == 0) failed.push_back(*line);
-  }
-  auto status = py.wait(30s);
-  for (const auto& f : failed) ADD_FAILURE() << f;
-  EXPECT_EQ(status, 0) << "see " << stack.dir << "/python.log";
-  EXPECT_GE(ok, 17) << "every check in grpc_session.py reports OK";
+  auto report = pg::test::run_checks({"/usr/bin/python3", std::string(PG_SOURCE_DIR) + "/tests/python/grpc_session.py",
+                                      "127.0.0.1:" + std::to_string(stack.grpc_port), std::string(PG_SOURCE_DIR) + "/proto"},
+                                     stack.dir + "/python.log");
+  for (const auto& f : report.failed) ADD_FAILURE() << f;
+  EXPECT_EQ(report.status, 0) << "see " << stack.dir << "/python.log";
+  EXPECT_GE(report.ok, 20) << "every check in grpc_session.py reports OK";
 }

@@ -6,9 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include <random>
 #include <string>
 
+#include "inputs_endpoints.hpp"
 #include "support/cluster_stack.hpp"
 
 using namespace std::chrono_literals;
@@ -20,25 +20,8 @@ namespace {
 
 json parse(const std::string& s) { return json::parse(s, nullptr, false); }
 
-const char* kInputs =
-    "limits: {max_body_bytes: 8388608}\n"
-    "endpoints:\n"
-    // The body as one chat message, then "bye" (a defaulted parameter) ends the chat.
-    "  - name: chat_body\n    kind: post\n    inferlet: std/chat@0.1.0\n    result: messages\n"
-    "    params: [{name: end, default: bye}]\n"
-    "    input: [{send: message, from: body}, {send: message, from: 'param:end'}]\n"
-    "  - name: chat_last\n    kind: get\n    inferlet: std/chat@0.1.0\n    result: last_message\n"
-    "    params: [{name: a}, {name: b}, {name: end, default: bye}]\n"
-    "    input: [{send: message, from: 'param:a'}, {send: message, from: 'param:b'}, {send: message, from: 'param:end'}]\n"
-    "  - {name: blob_echo, kind: post, inferlet: std/blob-echo@0.1.0, result: blob, input: {send: blob, from: body}}\n"
-    "  - {name: blob_count, kind: post, inferlet: std/blob-echo@0.1.0, input: {send: blob}}\n";
-
-std::string random_bytes(std::size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::string s(n, '\0');
-  for (auto& c : s) c = static_cast<char>(rng() & 0xFF);
-  return s;
-}
+using pg::test::random_bytes;
+const std::string kInputs = std::string("limits: {max_body_bytes: 8388608}\n") + pg::test::kInputEndpoints;
 
 }  // namespace
 

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "support/prom_text.hpp"
+#include "support/sse_client.hpp"
 #include "support/stack.hpp"
 
 using namespace std::chrono_literals;
@@ -26,6 +27,7 @@ const char* kEndpoints = R"(
     inferlet: std/echo@0.1.0
     params: [{name: text}]
     arguments: ["{text}"]
+  - {name: sleep, kind: get, inferlet: std/sleep@0.1.0, params: [{name: ms, type: int}], arguments: ["--ms", "{ms}"]}
 )";
 
 /// The first log line that holds every one of `needles`, waiting (bounded) for it to be written.
@@ -150,4 +152,24 @@ TEST(TransportErrors, AreCountedAndLogged) {
   PromText p(c.get("/metrics").body);
   EXPECT_EQ(p.sum("pie_gateway_http_requests_total", {{"endpoint", "transport"}, {"code_class", "4xx"}}), 2);
   EXPECT_FALSE(log_line_with(s, {"request id=", "method=- target=", "status=431"}).empty()) << s.gateway_log();
+}
+
+TEST(AccessLog, AStreamedCallIsLoggedWhenItsStreamEndsWithItsWholeDuration) {
+  StackOptions o;
+  o.endpoints_yaml = kEndpoints;
+  Stack s(o);
+  pg::test::SseClient sse(s.http_port);
+  auto head = sse.open("GET", "/sleep?ms=400", {{"Accept", "text/event-stream"}, {"X-Request-Id", "sse-1"}});
+  ASSERT_EQ(head.status, 200) << head.body;
+  // The head is out but the stream is not over: no access line yet.
+  EXPECT_EQ(s.gateway_log().find("request id=sse-1"), std::string::npos) << s.gateway_log();
+  sse.rest(15s);
+  ASSERT_TRUE(sse.ended());
+  auto line = log_line_with(s, {"request id=sse-1"});
+  ASSERT_FALSE(line.empty()) << s.gateway_log();
+  EXPECT_NE(line.find(" status=200 "), std::string::npos) << line;
+  // Its duration covers the 400 ms run (a lower bound: the stream cannot end before the job).
+  auto at = line.find("duration=");
+  ASSERT_NE(at, std::string::npos) << line;
+  EXPECT_GE(std::stod(line.substr(at + 9)), 0.4) << line;
 }

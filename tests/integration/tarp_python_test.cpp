@@ -3,6 +3,7 @@
 // waitCycle, failures, unknown ids, built-ins and eviction. Each check prints OK/FAIL.
 #include <gtest/gtest.h>
 
+#include "support/script_checks.hpp"
 #include "support/stack.hpp"
 
 using namespace std::chrono_literals;
@@ -34,19 +35,10 @@ TEST(TarpPythonClient, UnchangedClientSessionWorks) {
   pg::test::StackOptions o;
   o.endpoints_yaml = kEndpoints;
   pg::test::Stack stack(o);
-  pg::test::Process py({"/usr/bin/python3", std::string(PG_SOURCE_DIR) + "/tests/python/tarp_session.py",
-                        "http://127.0.0.1:" + std::to_string(stack.http_port)},
-                       stack.dir + "/python.log");
-  int ok = 0;
-  std::vector<std::string> failed;
-  for (int i = 0; i < 100; ++i) {
-    auto line = py.read_line(60s);
-    if (!line) break;
-    if (line->rfind("OK ", 0) == 0) ++ok;
-    else if (line->rfind("FAIL ", 0) == 0) failed.push_back(*line);
-  }
-  auto status = py.wait(30s);
-  for (const auto& f : failed) ADD_FAILURE() << f;
-  EXPECT_EQ(status, 0) << "see " << stack.dir << "/python.log";
-  EXPECT_GE(ok, 16) << "every scenario in tarp_session.py reports OK";
+  auto report = pg::test::run_checks({"/usr/bin/python3", std::string(PG_SOURCE_DIR) + "/tests/python/tarp_session.py",
+                                      "http://127.0.0.1:" + std::to_string(stack.http_port)},
+                                     stack.dir + "/python.log");
+  for (const auto& f : report.failed) ADD_FAILURE() << f;
+  EXPECT_EQ(report.status, 0) << "see " << stack.dir << "/python.log";
+  EXPECT_GE(report.ok, 16) << "every scenario in tarp_session.py reports OK";
 }

@@ -6,6 +6,7 @@ bytes (Debian ships no grpc_health/grpc_reflection Python packages).
 usage: grpc_session.py HOST:PORT PROTO_ROOT
 Prints one "OK <check>" or "FAIL <check>: <why>" line per check; exits 1 if any failed.
 """
+import queue
 import subprocess
 import sys
 import tempfile
@@ -113,5 +114,28 @@ except grpc.RpcError as e:
 
 servers = stub.ListServers(pb.ListServersRequest(), timeout=5)
 check("ListServers", [s.name for s in servers.servers] == ["sim"] and "g1" in servers.servers[0].groups, str(servers))
+
+# Converse: a conversation with a session endpoint (std/chat) over one bidirectional stream;
+# requests are fed from a queue so each can wait for the previous answer.
+outbox = queue.Queue()
+
+
+def converse_requests():
+    while (r := outbox.get()) is not None:
+        yield r
+
+
+outbox.put(pb.ConverseRequest(open=pb.ConverseOpen(endpoint="chat")))
+answers = stub.Converse(converse_requests(), timeout=10)
+opened = next(answers)
+check("Converse open", opened.WhichOneof("kind") == "opened" and len(opened.opened.session_id) == 36, str(opened))
+outbox.put(pb.ConverseRequest(say=pb.ConverseSay(text="hi from python")))
+reply = next(answers)
+check("Converse say", reply.reply.text == "echo: hi from python" and not reply.reply.ended, str(reply))
+outbox.put(pb.ConverseRequest(close=pb.ConverseClose()))
+closed = next(answers)
+outbox.put(None)
+rest = list(answers)
+check("Converse close", closed.closed.job.state == pb.JOB_STATE_COMPLETED and rest == [], str(closed) + str(rest))
 
 sys.exit(1 if failures else 0)

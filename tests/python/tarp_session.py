@@ -3,31 +3,13 @@ check: 'OK <name>' or 'FAIL <name>: <why>', and exits non-zero if any check fail
 Usage: tarp_session.py http://127.0.0.1:PORT"""
 import sys
 import time
-import traceback
 
 import requests
 
 import tarp_client
+from checks import check, expect, finish
 
 URL = sys.argv[1]
-failures = 0
-
-
-def check(name, fn):
-    global failures
-    try:
-        fn()
-        print(f"OK {name}", flush=True)
-    except Exception as e:  # noqa: BLE001 - report every kind of failure
-        failures += 1
-        print(f"FAIL {name}: {e!r}", flush=True)
-        traceback.print_exc(file=sys.stderr)
-
-
-def expect(cond, what):
-    if not cond:
-        raise AssertionError(what)
-
 
 c = tarp_client.Client(URL)
 
@@ -167,6 +149,6 @@ def hostile_pickle():
 
 
 for name, fn in list(globals().items()):
-    if callable(fn) and fn.__module__ == "__main__" and name not in ("check", "expect"):
+    if callable(fn) and fn.__module__ == "__main__":
         check(name, fn)
-sys.exit(1 if failures else 0)
+finish()

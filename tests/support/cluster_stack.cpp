@@ -15,7 +15,8 @@ ClusterStack::ClusterStack(ClusterOptions opts) : dir(temp_dir()), opts_(std::mo
   sims.resize(static_cast<std::size_t>(opts_.sims));
   ports.resize(static_cast<std::size_t>(opts_.sims));
   for (int i = 0; i < opts_.sims; ++i) start_sim(i, 0);
-  std::string yaml = "listen:\n  http: 127.0.0.1:0\nlogging:\n  level: debug\nservers:\n";
+  std::string yaml = std::string("listen:\n  http: 127.0.0.1:0\n") + (opts_.grpc ? "  grpc: 127.0.0.1:0\n" : "") +
+                     "logging:\n  level: debug\nservers:\n";
   for (int i = 0; i < opts_.sims; ++i) {
     yaml += "  - name: sim" + std::to_string(i) + "\n    uri: ws://127.0.0.1:" + std::to_string(ports[i]) +
             "/\n    sessions: " + std::to_string(opts_.sessions) + "\n    connect_timeout: 1s\n    request_timeout: 3s\n";
@@ -27,6 +28,10 @@ ClusterStack::ClusterStack(ClusterOptions opts) : dir(temp_dir()), opts_(std::mo
       std::vector<std::string>{binary_path("pie-gateway"), "--config", dir + "/gateway.yaml"}, dir + "/gateway.log");
   http_port = gateway->wait_for_port(10s, "pie-gateway listening on");
   if (!http_port) throw std::runtime_error("pie-gateway did not start: " + gateway_log());
+  if (opts_.grpc) {  // printed after the HTTP line
+    grpc_port = gateway->wait_for_port(10s, "pie-gateway grpc listening on");
+    if (!grpc_port) throw std::runtime_error("pie-gateway did not report its gRPC port: " + gateway_log());
+  }
   // Every server healthy before the test begins.
   bool up = eventually(
       [&] {

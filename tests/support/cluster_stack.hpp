@@ -24,6 +24,7 @@ struct ClusterOptions {
   unsigned sessions = 2;
   /// Everything after `servers:` (groups:, cluster:, endpoints:, jobs: ...).
   std::string rest_yaml;
+  bool grpc = false;  // also listen.grpc on an ephemeral port (grpc_port)
 };
 
 class ClusterStack {
@@ -35,6 +36,7 @@ class ClusterStack {
   std::vector<int> ports;
   std::unique_ptr<Process> gateway;
   int http_port = 0;
+  int grpc_port = 0;  // with ClusterOptions::grpc
   std::string dir;
 
   HttpClient client() const { return HttpClient(http_port); }

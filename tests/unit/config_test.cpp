@@ -67,7 +67,7 @@ TEST(Config, ReportsEveryErrorAtOnce) {
                                      "    result: everything\n"),
                        "f.yaml");
   ASSERT_FALSE(c);
-  EXPECT_NE(c.error().find("f.yaml:6:11: endpoints[0].kind: must be one of get, post, rpc, asyncrpc (got 'put')"), std::string::npos)
+  EXPECT_NE(c.error().find("f.yaml:6:11: endpoints[0].kind: must be one of get, post, rpc, asyncrpc, session (got 'put')"), std::string::npos)
       << c.error();
   EXPECT_NE(c.error().find("endpoints[0].timeout: invalid duration 'soon'"), std::string::npos) << c.error();
   EXPECT_NE(c.error().find("endpoints[0].result: must be one of return, stdout"), std::string::npos) << c.error();

@@ -91,3 +91,44 @@ TEST(InputsConfig, DaemonsAndModelsCache) {
   EXPECT_NE(error_of(config("daemons: {server: a}\n")).find("daemons: must be a list"), std::string::npos);
   EXPECT_NE(error_of(config("models_cache: soon\n")).find("models_cache:"), std::string::npos);
 }
+
+TEST(SessionConfig, KindSessionWithItsKnobs) {
+  auto c = load_string(config("endpoints:\n"
+                              "  - {name: chat, kind: session, inferlet: std/chat, timeout: 20s,"
+                              " session: {idle_timeout: 90s, max_open: 7, max_duration: 2h}}\n"
+                              "  - {name: plain, kind: session, inferlet: std/chat}\n"),
+                       "t.yaml");
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_TRUE(c->endpoints[0].is_session());
+  EXPECT_EQ(c->endpoints[0].session.idle_timeout, std::chrono::seconds(90));
+  EXPECT_EQ(c->endpoints[0].session.max_open, 7u);
+  EXPECT_EQ(c->endpoints[0].session.max_duration, std::chrono::hours(2));
+  EXPECT_EQ(c->endpoints[1].session.idle_timeout, std::chrono::minutes(5));  // defaults
+  EXPECT_EQ(c->endpoints[1].session.max_open, 100u);
+}
+
+TEST(SessionConfig, BadSessionsArePreciseErrors) {
+  auto err = error_of(config("endpoints:\n  - {name: a, kind: get, inferlet: x, session: {max_open: 2}}\n"));
+  EXPECT_NE(err.find("t.yaml:5:"), std::string::npos) << err;
+  EXPECT_NE(err.find("endpoints[0].session: only endpoints of kind session take 'session'"), std::string::npos) << err;
+  err = error_of(config("endpoints:\n  - {name: a, kind: session, inferlet: x, session: {max_open: 0}}\n"));
+  EXPECT_NE(err.find("endpoints[0].session.max_open"), std::string::npos) << err;
+  err = error_of(config("endpoints:\n  - {name: a, kind: session, inferlet: x, session: {idle: 1s}}\n"));
+  EXPECT_NE(err.find("endpoints[0].session"), std::string::npos) << err;
+  EXPECT_NE(err.find("idle"), std::string::npos) << err;
+  err = error_of(config("endpoints:\n  - {name: a, kind: session, inferlet: x, result: blob}\n"));
+  EXPECT_NE(err.find("endpoints[0].result: an endpoint of kind session does not take 'result'"), std::string::npos) << err;
+  // Routes a session endpoint owns cannot be taken by another endpoint, in either order.
+  err = error_of(config("endpoints:\n  - {name: chat, kind: session, inferlet: x}\n"
+                        "  - {name: chat_send, kind: rpc, inferlet: x}\n"));
+  EXPECT_NE(err.find("endpoints[1].name: endpoint 'chat_send' clashes with the routes of session endpoint 'chat'"),
+            std::string::npos)
+      << err;
+  err = error_of(config("endpoints:\n  - {name: chat/open, kind: post, inferlet: x}\n"
+                        "  - {name: chat, kind: session, inferlet: x}\n"));
+  EXPECT_NE(err.find("endpoints[1].name: endpoint 'chat' clashes with the routes of session endpoint 'chat'"),
+            std::string::npos)
+      << err;
+  err = error_of(config("endpoints:\n  - {name: a, kind: chat, inferlet: x}\n"));
+  EXPECT_NE(err.find("get, post, rpc, asyncrpc, session"), std::string::npos) << err;
+}

@@ -1,5 +1,6 @@
 // Streams of job events (Server-Sent Events, see README: "Server-Sent Events") and the view
 // that shows one run: status, live stdout/stderr/messages, blobs and the final result.
+import { el } from './dom.js';
 
 /** Calls `url` with Accept: text/event-stream and hands each event to `onEvent(name, data)`. */
 export async function fetchEvents(url, init, onEvent) {
@@ -51,16 +52,6 @@ export function watchJob(id, onEvent) {
     }
   });
   return source;
-}
-
-function el(tag, attrs, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (k === 'text') node.textContent = v;
-    else node.setAttribute(k, v);
-  }
-  for (const c of children) if (c) node.append(c);
-  return node;
 }
 
 /** One run's view inside `container`: feed it events with `show(name, data)`. */

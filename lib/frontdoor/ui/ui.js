@@ -2,16 +2,8 @@
 // it and streams its output, the job list and the Pie servers. Plain modules, no build step.
 import { RunView, fetchEvents, watchJob } from './stream.js';
 import { JobTable, ServerTable, cancelJob } from './tables.js';
-
-function el(tag, attrs, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (k === 'text') node.textContent = v;
-    else node.setAttribute(k, v);
-  }
-  for (const c of children) if (c) node.append(c);
-  return node;
-}
+import { chatPanel } from './chat.js';
+import { el } from './dom.js';
 
 const slug = (name) => name.replace(/[^A-Za-z0-9_-]/g, '-');
 
@@ -130,6 +122,15 @@ function renderEndpoints(discovery) {
     }
     cards.push(card);
   }
+  // Conversations (kind session): a chat panel each; their RPC methods are listed below too.
+  for (const entry of discovery.SESSION || []) {
+    const summary = el('summary', {}, el('span', { class: 'ename', text: entry.name }), el('span', { class: 'badge', text: 'session' }));
+    const card = el('details', { class: 'endpoint', id: 'endpoint-' + slug(entry.name), 'data-endpoint': entry.name }, summary,
+      el('div', { class: 'endpoint-method' }, el('h3', { text: 'Conversation: POST /' + entry.routes.open + ', /' +
+        entry.routes.send + ', /' + entry.routes.close }), el('p', { class: 'desc', text: entry.description || '' }),
+        chatPanel(entry, paramField, slug)));
+    cards.push(card);
+  }
   list.replaceChildren(...cards);
   list.setAttribute('aria-busy', 'false');
 
@@ -140,7 +141,7 @@ function renderEndpoints(discovery) {
       el('span', { text: ' ' + (async ? '(async) ' : '') + (e.description || '') })));
     rpcBox.replaceChildren(el('h3', { text: 'RPC endpoints (for the TARP Python client)' }), el('ul', {}, ...items));
   }
-  return byName.size;
+  return byName.size + (discovery.SESSION || []).length;
 }
 
 async function boot() {
