@@ -51,7 +51,8 @@ class ConverseRpc final : public grpc::ServerBidiReactor<pb::ConverseRequest, pb
     return call.get();
   }
 
-  void abort_now(const std::string& why) override { finish_status(grpc::Status(C::UNAVAILABLE, why), false); }
+  // As UnaryCall::abort_now: refused at the start, or cut by stop() on the io thread.
+  void abort_now(const std::string& why) override { finish_status(grpc::Status(C::UNAVAILABLE, why), true); }
 
   // --- gRPC threads ---
   void OnReadDone(bool ok) override {

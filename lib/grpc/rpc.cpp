@@ -79,8 +79,10 @@ void UnaryCall::finish(const Failure& f) {
   finish_status(to_status(f, ctx_), true);
 }
 
+// Refused at its start (shutting down) or cut by stop(): either before any io-thread work on
+// this call or on the io thread itself, so it is counted and logged like any call.
 void UnaryCall::abort_now(const std::string& why) {
-  finish_status(grpc::Status(grpc::StatusCode::UNAVAILABLE, why), false);
+  finish_status(grpc::Status(grpc::StatusCode::UNAVAILABLE, why), true);
 }
 
 void UnaryCall::finish_status(grpc::Status s, bool record_it) {
@@ -171,8 +173,8 @@ void JobStream::finish(const Failure& f) {
   finish_status(to_status(f, ctx_), true);
 }
 
-void JobStream::abort_now(const std::string& why) {
-  finish_status(grpc::Status(grpc::StatusCode::UNAVAILABLE, why), false);
+void JobStream::abort_now(const std::string& why) {  // see UnaryCall::abort_now
+  finish_status(grpc::Status(grpc::StatusCode::UNAVAILABLE, why), true);
 }
 
 void JobStream::finish_status(grpc::Status s, bool on_io) {

@@ -557,7 +557,7 @@ TEST(GrpcLimits, OversizedRequestIsRefused) {
   EXPECT_TRUE(stub(stack.grpc_port)->Call(&ok_ctx, call("echo", {str("small")}), &resp).ok());
 }
 
-TEST(GrpcLifecycle, SigtermLetsACallFinishThenStops) {
+TEST(GrpcLifecycle, SigtermLetsACallFinishRefusesNewOnesThenStops) {
   StackOptions o;
   o.grpc = true;
   o.endpoints_yaml = "  - {name: sleep, kind: get, inferlet: std/sleep@0.1.0, params: [{name: ms, type: int}],"
@@ -571,8 +571,19 @@ TEST(GrpcLifecycle, SigtermLetsACallFinishThenStops) {
   auto job = running_job(*s, "sleep");
   ASSERT_FALSE(job.id().empty());
   stack.gateway->signal(SIGTERM);
+  // While it drains, new calls are refused UNAVAILABLE, and each refusal is logged and counted.
+  grpc::Status refused;
+  for (int i = 0; i < 100 && refused.error_code() != grpc::StatusCode::UNAVAILABLE; ++i) {
+    grpc::ClientContext c2;
+    with_deadline(c2, 2s);
+    pb::CallResponse r2;
+    refused = s->Call(&c2, call("sleep", {integer(1)}), &r2);
+  }
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAVAILABLE) << refused.error_message();
   caller.join();
   EXPECT_TRUE(st.ok()) << st.error_message();
   EXPECT_EQ(resp.result().string_value(), "slept 600 ms");
   EXPECT_EQ(stack.gateway->wait(10s), 0);
+  EXPECT_NE(stack.gateway_log().find("door=grpc method=Call status=14 code=UNAVAILABLE"), std::string::npos)
+      << stack.gateway_log();
 }
