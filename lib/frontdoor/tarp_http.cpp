@@ -90,6 +90,13 @@ std::string_view builtin_label(std::string_view path) {
   return {};
 }
 
+void access_line(std::string_view id, std::string_view method, std::string_view path, std::string_view endpoint,
+                 std::string_view remote, const http::Response::Trace& t, int status, double seconds) {
+  obs::log_request({.request_id = id, .door = "http", .method = method, .target = path, .endpoint = endpoint,
+                    .server = t.server, .instance_id = t.instance, .job_id = t.job, .status = status,
+                    .seconds = seconds, .remote = remote});
+}
+
 }  // namespace
 
 TarpHttp::TarpHttp(std::shared_ptr<const endpoints::Registry> registry, jobs::JobService& jobs,
@@ -107,23 +114,23 @@ http::Responder TarpHttp::observed(const endpoints::Registry::Named* named, cons
   }
   return [metrics = metrics_, label = std::move(label), endpoint = std::move(endpoint), method = req.method,
           path = req.path, remote = req.remote, id = obs::request_id_or_new(req.header("X-Request-Id")),
-          start = std::chrono::steady_clock::now(), respond = std::move(respond)](http::Response r) {
+          start = std::chrono::steady_clock::now(), respond = std::move(respond)](http::Response r) mutable {
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (metrics) metrics->http_request(label, method, r.status, seconds);  // streams: time to the head
-    auto log = [=, trace = r.trace, status = r.status] {
-      double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      obs::log_request({.request_id = id, .door = "http", .method = method, .target = path, .endpoint = endpoint,
-                        .server = trace.server, .instance_id = trace.instance, .job_id = trace.job,
-                        .status = status, .seconds = total, .remote = remote});
-    };
-    if (r.stream) {
+    if (!r.stream) {
+      access_line(id, method, path, endpoint, remote, r.trace, r.status, seconds);
+    } else {
       // A streamed body (SSE): its access line when the stream is over, with its whole duration.
-      r.stream = [log, inner = std::move(r.stream)](std::shared_ptr<http::Stream> out) {
-        out->on_done([log](bool) { log(); });
+      // This responder runs once, so what the line needs moves into the stream's callback.
+      r.stream = [id, method = std::move(method), path = std::move(path), endpoint = std::move(endpoint),
+                  remote = std::move(remote), trace = r.trace, status = r.status, start,
+                  inner = std::move(r.stream)](std::shared_ptr<http::Stream> out) {
+        out->on_done([=](bool) {
+          access_line(id, method, path, endpoint, remote, trace, status,
+                      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        });
         inner(std::move(out));
       };
-    } else {
-      log();
     }
     r.headers.emplace_back("X-Request-Id", id);
     respond(std::move(r));
