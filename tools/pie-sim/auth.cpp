@@ -8,6 +8,8 @@
 
 #include <toml++/toml.h>
 
+#include "pie/auth/openssl_util.hpp"
+
 #include <array>
 #include <cstdint>
 #include <fstream>
@@ -20,35 +22,15 @@ namespace {
 
 constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-template <typename T, void (*Free)(T*)>
-struct Deleter {
-  void operator()(T* p) const { Free(p); }
-};
-using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
-using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, Deleter<EVP_PKEY_CTX, EVP_PKEY_CTX_free>>;
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, Deleter<EVP_MD_CTX, EVP_MD_CTX_free>>;
-using BnPtr = std::unique_ptr<BIGNUM, Deleter<BIGNUM, BN_free>>;
-using ParamBldPtr = std::unique_ptr<OSSL_PARAM_BLD, Deleter<OSSL_PARAM_BLD, OSSL_PARAM_BLD_free>>;
-using ParamPtr = std::unique_ptr<OSSL_PARAM, Deleter<OSSL_PARAM, OSSL_PARAM_free>>;
-
-/// Reads the length-prefixed fields of an OpenSSH wire blob.
-class WireReader {
- public:
-  explicit WireReader(std::string_view data) : data_(data) {}
-  std::optional<std::string_view> string() {
-    if (data_.size() < 4) return std::nullopt;
-    const auto* p = reinterpret_cast<const unsigned char*>(data_.data());
-    const std::uint32_t n = (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | p[3];
-    if (data_.size() - 4 < n) return std::nullopt;
-    auto out = data_.substr(4, n);
-    data_.remove_prefix(4 + n);
-    return out;
-  }
-  bool done() const { return data_.empty(); }
-
- private:
-  std::string_view data_;
-};
+// The OpenSSL handles and the SSH wire reader are the gateway's own (lib/pie/auth/): the
+// simulator checks what the client signs with the same parsing of the same formats.
+using pg::pie::auth::detail::BnPtr;
+using pg::pie::auth::detail::MdCtxPtr;
+using pg::pie::auth::detail::ParamBldPtr;
+using pg::pie::auth::detail::ParamPtr;
+using pg::pie::auth::detail::PkeyCtxPtr;
+using pg::pie::auth::detail::PkeyPtr;
+using pg::pie::auth::detail::WireReader;
 
 PkeyPtr from_params(const char* type, OSSL_PARAM_BLD* bld) {
   ParamPtr params(OSSL_PARAM_BLD_to_param(bld));
@@ -62,7 +44,7 @@ PkeyPtr from_params(const char* type, OSSL_PARAM_BLD* bld) {
 pg::Result<PkeyPtr> rsa_key(WireReader& r) {
   auto e = r.string();
   auto n = r.string();
-  if (!e || !n || !r.done() || e->empty() || n->empty()) return pg::make_error("malformed ssh-rsa key blob");
+  if (!e || !n || !r.rest().empty() || e->empty() || n->empty()) return pg::make_error("malformed ssh-rsa key blob");
   if ((static_cast<unsigned char>((*e)[0]) & 0x80) || (static_cast<unsigned char>((*n)[0]) & 0x80))
     return pg::make_error("ssh-rsa key with a negative number");
   BnPtr bn_e(BN_bin2bn(reinterpret_cast<const unsigned char*>(e->data()), static_cast<int>(e->size()), nullptr));
@@ -80,7 +62,7 @@ pg::Result<PkeyPtr> rsa_key(WireReader& r) {
 pg::Result<PkeyPtr> ec_key(WireReader& r, std::string_view want_curve, const char* group) {
   auto curve = r.string();
   auto point = r.string();
-  if (!curve || !point || !r.done() || *curve != want_curve) return pg::make_error("malformed ECDSA key blob");
+  if (!curve || !point || !r.rest().empty() || *curve != want_curve) return pg::make_error("malformed ECDSA key blob");
   ParamBldPtr bld(OSSL_PARAM_BLD_new());
   if (!bld || OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, group, 0) != 1 ||
       OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point->data(), point->size()) != 1)
@@ -165,7 +147,7 @@ pg::Result<PublicKey> PublicKey::parse(std::string_view line) {
   pg::Result<PkeyPtr> key = pg::make_error("unsupported key type '" + std::string(type) + "'");
   if (type == "ssh-ed25519") {
     auto raw = r.string();
-    if (!raw || raw->size() != 32 || !r.done()) return pg::make_error("malformed ssh-ed25519 key blob");
+    if (!raw || raw->size() != 32 || !r.rest().empty()) return pg::make_error("malformed ssh-ed25519 key blob");
     PkeyPtr k(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr,
                                           reinterpret_cast<const unsigned char*>(raw->data()), raw->size()));
     if (!k) return pg::make_error("OpenSSL rejected the Ed25519 key");
