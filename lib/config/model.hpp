@@ -48,11 +48,14 @@ struct PieAuth {
 };
 
 struct PieServer {
+  enum class Protocol { V02, V05 };  // same order as pie::Protocol
   std::string name;
+  Protocol protocol = Protocol::V02;       // `protocol: "0.2"` (default) or `"0.5"`
+  std::string identity = "default/pie-gateway";  // 0.5: the x-pie-identity header (tenant/user)
   std::string uri;   // ws://host:port/path as written
   std::string host;  // parsed from uri
   std::uint16_t port = 0;
-  std::string path = "/";
+  std::string path = "/";  // 0.5: "/v1/ws" when the uri has no path or just "/"
   PieAuth auth;
   unsigned sessions = 2;
   Duration connect_timeout{5000};

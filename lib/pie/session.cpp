@@ -2,6 +2,8 @@
 
 namespace pg::pie {
 
+const char* to_string(Protocol p) { return p == Protocol::V05 ? "0.5" : "0.2"; }
+
 const char* to_string(InstanceEnd e) {
   switch (e) {
     case InstanceEnd::Completed: return "Completed";

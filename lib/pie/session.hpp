@@ -1,4 +1,6 @@
-// A client session to one Pie server, independent of the protocol line (0.2 today).
+// A client session to one Pie server, independent of the protocol line (0.2 or 0.5).
+// One vocabulary for both: an "instance" is a 0.2 instance or a 0.5 process; a "blob" is a
+// 0.2 blob or a 0.5 file.
 // Everything runs on the executor the session was created with; callbacks are invoked there.
 // Callers must call methods from that executor too (the gateway's io thread).
 #pragma once
@@ -30,10 +32,17 @@ struct AuthConfig {
   std::shared_ptr<const auth::SshKey> key;
 };
 
+/// The Pie client protocol a server speaks.
+enum class Protocol { V02, V05 };
+const char* to_string(Protocol p);  // "0.2", "0.5"
+
 struct SessionOptions {
+  Protocol protocol = Protocol::V02;
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;
   std::string path = "/";
+  /// 0.5: the `x-pie-identity` header ("tenant/user"); the 0.5 edge refuses a connection without it.
+  std::string identity = "default/pie-gateway";
   AuthConfig auth;
   std::chrono::milliseconds connect_timeout{5000};
   /// Every request that expects a reply times out after this (Pie drops bad requests silently).
@@ -63,11 +72,14 @@ struct InstanceSink {
   std::function<void(std::string_view server, std::string_view instance_id)> on_relaunch;
 };
 
+/// A launch carries what either line needs: the 0.2 argument list and the 0.5 input string.
+/// A session uses the part its line has (and maps the inferlet name to its line's form).
 struct LaunchRequest {
-  std::string inferlet;  // "ns/name@version", "name" (= std/name@latest) ...
-  std::vector<std::string> arguments;
+  std::string inferlet;  // "ns/name@version", "name" (= std/name@latest) ...; 0.5: std/name@x.y.z or name@x.y.z
+  std::vector<std::string> arguments;  // 0.2
+  std::string input = "{}";            // 0.5: the process input (a JSON object by convention)
   bool detached = false;
-  bool from_registry = false;  // launch_instance_from_registry instead of launch_instance
+  bool from_registry = false;  // 0.2: launch_instance_from_registry instead of launch_instance
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -116,5 +128,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
 /// A session speaking Pie v0.2 over ws://host:port/path.
 Session::Ptr make_session_v02(boost::asio::any_io_executor ex, SessionOptions opts);
+/// A session speaking the Pie 0.5 line (0.5 edge, 0.5 direct, 0.4.0) over ws://host:port/path.
+Session::Ptr make_session_v05(boost::asio::any_io_executor ex, SessionOptions opts);
+/// The session for opts.protocol.
+Session::Ptr make_session(boost::asio::any_io_executor ex, SessionOptions opts);
 
 }  // namespace pg::pie
