@@ -13,7 +13,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev openssh-client openssl curl python3 python3-requests wrk nginx-light
   systemd  # systemd-analyze verify (deploy/pie-gateway.service)
   python3-grpcio python3-grpc-tools  # the gRPC API's Python test (stubs generated at test time)
-  chromium nodejs  # the /ui browser test (headless Chromium driven by playwright-core from npm)
+  chromium nodejs  # the /ui browser test (headless Chromium driven by playwright-core from npm), the npm Pie client test
 )
 
 missing=()
@@ -41,4 +41,13 @@ if ! cmp -s "$browser_dir/package-lock.json" "$browser_dir/node_modules/.pg-inst
   echo "install-deps: npm ci in tests/browser (playwright-core; no browser download)"
   (cd "$browser_dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
   cp "$browser_dir/package-lock.json" "$browser_dir/node_modules/.pg-installed-lock"
+fi
+
+# The official Pie npm client against pie-sim's 0.5 mode (tests/pie-client-js/package-lock.json:
+# @pie-project/client 0.5.2 and ws), installed once per lock file.
+client_js_dir="$(dirname "$0")/../tests/pie-client-js"
+if ! cmp -s "$client_js_dir/package-lock.json" "$client_js_dir/node_modules/.pg-installed-lock"; then
+  echo "install-deps: npm ci in tests/pie-client-js (@pie-project/client, ws)"
+  (cd "$client_js_dir" && npm ci --no-audit --no-fund --loglevel=error)
+  cp "$client_js_dir/package-lock.json" "$client_js_dir/node_modules/.pg-installed-lock"
 fi
