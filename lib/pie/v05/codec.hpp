@@ -18,6 +18,8 @@ std::string encode(const ClientMessage& m);
 std::string encode(const ServerMessage& m);
 
 /// Decode one binary frame sent by a client. The error names the type and field at fault.
+/// `chunk_data` is msgpack bin; a str is accepted too (its bytes), an ext (what the npm client
+/// makes of a Uint8Array) is refused. Optional fields may be absent or nil; encoding omits them.
 Result<ClientMessage> decode_client(std::string_view bytes);
 /// Decode one binary frame sent by a server.
 Result<ServerMessage> decode_server(std::string_view bytes);
