@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -51,6 +52,10 @@ struct SessionOptions {
   std::chrono::milliseconds auth_timeout{10000};
 };
 
+/// Begins the reason a 0.5 session ends when the edge refused admission (a text error, then the
+/// socket closed): launches that fail with it met a full server, which is backpressure.
+inline constexpr std::string_view kAdmissionRefused = "Pie refused admission";
+
 /// How an instance ended. The first five are Pie's terminal event codes 1..5.
 enum class InstanceEnd { Completed, Aborted, Exception, ServerError, OutOfResources, SessionLost };
 const char* to_string(InstanceEnd e);
@@ -77,9 +82,9 @@ struct InstanceSink {
 struct LaunchRequest {
   std::string inferlet;  // "ns/name@version", "name" (= std/name@latest) ...; 0.5: std/name@x.y.z or name@x.y.z
   std::vector<std::string> arguments;  // 0.2
-  std::string input = "{}";            // 0.5: the process input (a JSON object by convention)
   bool detached = false;
   bool from_registry = false;  // 0.2: launch_instance_from_registry instead of launch_instance
+  std::string input = "{}";    // 0.5: the process input (a JSON object by convention)
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -121,6 +126,8 @@ class Session : public std::enable_shared_from_this<Session> {
     done(make_error("launch_server_instance is not supported by this session"));
   }
 
+  /// The protocol line this session speaks.
+  virtual Protocol protocol() const { return Protocol::V02; }
   /// Requests sent and not yet answered, and instances attached here (for balancing).
   virtual std::size_t pending_requests() const = 0;
   virtual std::size_t attached_instances() const = 0;

@@ -25,7 +25,7 @@ bool accepted(const std::string& reply) {
 void Connection::begin_auth() {
   const auto& a = opts_.auth;
   if (a.kind == AuthConfig::Kind::Key && !a.key) return fail_start("public-key authentication needs a key");
-  auto on_reply = [w = weak_from_this()](Result<std::string> r) {
+  auto on_reply = [w = weak()](Result<std::string> r) {
     if (auto self = w.lock()) self->on_auth_reply(std::move(r));
   };
   const auto id = expect_reply(pending("response", std::move(on_reply), /*internal=*/true), opts_.auth_timeout);
@@ -38,7 +38,7 @@ void Connection::begin_auth() {
 }
 
 void Connection::on_auth_reply(Result<std::string> r) {
-  if (!start_done_ || state_ != State::Authenticating) return;
+  if (state_ != State::Authenticating) return;
   if (!r) return fail_start("authentication failed: " + r.error());
   if (opts_.auth.kind == AuthConfig::Kind::Token || accepted(*r)) return open_session(*r);
   // Any other reply is a challenge to sign: this server has authentication enabled.
@@ -52,7 +52,7 @@ void Connection::answer_challenge(const std::string& challenge_b64) {
   if (!challenge) return fail_start("authentication failed: the server's challenge is not base64: " + challenge.error());
   auto sig = key.sign(*challenge);
   if (!sig) return fail_start("authentication failed: " + sig.error());
-  auto on_reply = [w = weak_from_this()](Result<std::string> r) {
+  auto on_reply = [w = weak()](Result<std::string> r) {
     if (auto self = w.lock()) self->on_signature_reply(std::move(r));
   };
   const auto id = expect_reply(pending("response", std::move(on_reply), /*internal=*/true), opts_.auth_timeout);
@@ -60,20 +60,13 @@ void Connection::answer_challenge(const std::string& challenge_b64) {
 }
 
 void Connection::on_signature_reply(Result<std::string> r) {
-  if (!start_done_ || state_ != State::Authenticating) return;
+  if (state_ != State::Authenticating) return;
   if (!r) {
     const auto& key = *opts_.auth.key;
     return fail_start("authentication failed: the server refused user '" + opts_.auth.username + "' with " +
                       key.type() + " key " + key.fingerprint() + ": " + r.error());
   }
   open_session(*r);
-}
-
-void Connection::open_session(const std::string& reply) {
-  state_ = State::Open;
-  spdlog::debug("{}: session open ({})", name_, reply);
-  auto done = std::exchange(start_done_, nullptr);
-  done(reply);
 }
 
 }  // namespace pg::pie::v02

@@ -1,5 +1,5 @@
-// Pie v0.2 client session, protocol half: requests with their corr_ids and timers, replies, and
-// routing of per-instance frames. Transport is in session.cpp, authentication in auth.cpp,
+// Pie v0.2 client session, protocol half: requests with their corr_ids, replies, and routing of
+// per-instance frames. The session's life is the shared core, authentication in auth.cpp,
 // program uploads in program_upload.cpp.
 #include <utility>
 
@@ -26,7 +26,7 @@ template <class... Ts>
 Overloaded(Ts...) -> Overloaded<Ts...>;
 }  // namespace
 
-void Connection::handle_frame(std::string_view bytes) {
+void Connection::handle_binary(std::string_view bytes) {
   auto msg = decode_server(bytes);
   if (!msg) {
     spdlog::warn("{}: dropping undecodable message ({} bytes): {}", name_, bytes.size(), msg.error());
@@ -40,9 +40,14 @@ void Connection::handle_frame(std::string_view bytes) {
                  [&](InstanceAttachResult& m) {
                    on_reply(m.corr_id, "instance_attach_result", m.successful, std::move(m.message));
                  },
-                 [&](InstanceEvent& m) { router_.on_event(m); },
-                 [&](StreamingOutput& m) { router_.on_output(m); },
-                 [&](DownloadBlob& m) { router_.on_blob(std::move(m)); },
+                 [&](InstanceEvent& m) { on_event(m); },
+                 [&](StreamingOutput& m) {
+                   if (m.stream == Stream::Stdout) router_.on_stdout(m.instance_id, m.text);
+                   else router_.on_stderr(m.instance_id, m.text);
+                 },
+                 [&](DownloadBlob& m) {
+                   router_.on_chunk(m.instance_id, m.blob_hash, m.chunk_index, m.total_chunks, m.chunk_data);
+                 },
                  [&](LiveInstances& m) {
                    on_reply(m.corr_id, "live_instances", true, std::to_string(m.instances.size()));
                  },
@@ -51,8 +56,17 @@ void Connection::handle_frame(std::string_view bytes) {
              *msg);
 }
 
+void Connection::on_event(const InstanceEvent& m) {
+  if (m.event == static_cast<std::uint32_t>(EventCode::Message)) return router_.on_message(m.instance_id, m.message);
+  if (!is_terminal(m.event)) {
+    spdlog::warn("{}: dropping event with unknown code {} for instance {}", name_, m.event, m.instance_id);
+    return;
+  }
+  router_.on_end(m.instance_id, static_cast<InstanceEnd>(m.event - 1), m.message);
+}
+
 void Connection::on_reply(std::uint32_t corr_id, const char* type, bool successful, std::string text) {
-  auto p = requests_.take(corr_id);
+  auto p = take_reply(corr_id);
   if (!p) {
     if (successful && std::string_view(type) == "instance_launch_result") {
       terminate_orphan(text);
@@ -63,7 +77,6 @@ void Connection::on_reply(std::uint32_t corr_id, const char* type, bool successf
     }
     return;
   }
-  if (p->timer) p->timer->cancel();
   Session::Done done = std::move(p->done);
   if (!successful) {
     if (done) done(make_error(text.empty() ? std::string(type) + " reported failure" : text));
@@ -87,31 +100,6 @@ void Connection::on_reply(std::uint32_t corr_id, const char* type, bool successf
 }
 
 // ---- requests ---------------------------------------------------------------------------
-
-bool Connection::check_open(Session::Done& done) {
-  if (state_ == State::Open) return true;
-  std::string why = state_ == State::Closed ? "session closed: " + close_reason_ : "session is not open";
-  if (done) net::post(ex_, [done = std::move(done), why = std::move(why)] { done(make_error(why)); });
-  return false;
-}
-
-std::uint32_t Connection::expect_reply(PendingRequest p, std::chrono::milliseconds timeout) {
-  const auto id = requests_.next_id();
-  p.timer = std::make_unique<net::steady_timer>(ex_, timeout);
-  p.timer->async_wait([self = shared_from_this(), id, timeout](boost::system::error_code ec) {
-    if (!ec) self->on_timeout(id, timeout);
-  });
-  requests_.add(id, std::move(p));
-  return id;
-}
-
-void Connection::on_timeout(std::uint32_t corr_id, std::chrono::milliseconds timeout) {
-  auto p = requests_.take(corr_id);
-  if (!p) return;  // answered while the expiry was queued
-  std::string why = "timed out after " + std::to_string(timeout.count()) + " ms waiting for " + p->expect;
-  spdlog::warn("{}: request {} {}", name_, corr_id, why);
-  if (p->done) p->done(make_error(std::move(why)));
-}
 
 void Connection::terminate_orphan(const std::string& instance_id) {
   if (state_ != State::Open || instance_id.empty()) return;

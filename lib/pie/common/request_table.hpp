@@ -1,4 +1,4 @@
-// Requests of one Pie v0.2 session waiting for their reply, keyed by corr_id.
+// Requests of one Pie session (either line) waiting for their reply, keyed by corr_id.
 // Plain data: the session starts and cancels the timers and invokes the callbacks.
 #pragma once
 
@@ -14,7 +14,7 @@
 
 #include "pie/session.hpp"
 
-namespace pg::pie::v02 {
+namespace pg::pie {
 
 struct PendingRequest {
   const char* expect = "response";     // wire name of the reply type
@@ -73,4 +73,4 @@ class RequestTable {
   std::uint32_t next_ = 1;
 };
 
-}  // namespace pg::pie::v02
+}  // namespace pg::pie

@@ -1,6 +1,8 @@
-// Routes the per-instance messages of one Pie v0.2 session (output, events, blobs) to the
-// sinks registered for attached instances. No I/O. Every callback may re-enter the session
-// (close it, launch more): the router never touches an entry after calling out.
+// Routes the per-instance messages of one Pie session (output, events, blobs or files), in the
+// protocol-neutral vocabulary of pie/session.hpp, to the sinks registered for attached
+// instances; each protocol line maps its own messages onto these calls. No I/O. Every callback
+// may re-enter the session (close it, launch more): the router never touches an entry after
+// calling out.
 #pragma once
 
 #include <cstddef>
@@ -12,9 +14,8 @@
 #include <unordered_map>
 
 #include "pie/session.hpp"
-#include "pie/v02/messages.hpp"
 
-namespace pg::pie::v02 {
+namespace pg::pie {
 
 class InstanceRouter {
  public:
@@ -29,9 +30,16 @@ class InstanceRouter {
   bool contains(const std::string& id) const { return instances_.contains(id); }
   std::size_t size() const { return instances_.size(); }
 
-  void on_output(const StreamingOutput& m);
-  void on_event(const InstanceEvent& m);
-  void on_blob(DownloadBlob&& m);
+  void on_stdout(const std::string& id, std::string_view text) { on_output(id, true, text); }
+  void on_stderr(const std::string& id, std::string_view text) { on_output(id, false, text); }
+  /// A text message the instance sent (0.2 event code 0, 0.5 `message`).
+  void on_message(const std::string& id, std::string_view text);
+  /// The instance's terminal event: it is forgotten after its sink's on_end.
+  void on_end(const std::string& id, InstanceEnd end, std::string_view message);
+  /// One chunk of a blob (0.2) or file (0.5): chunks of one hash arrive in order; the whole is
+  /// checked against its BLAKE3 `hash` and handed to on_blob.
+  void on_chunk(const std::string& id, const std::string& hash, std::uint64_t index, std::uint64_t total,
+                std::string_view data);
 
   /// Every instance gets on_end(end, reason) once and is forgotten.
   void end_all(InstanceEnd end, std::string_view reason);
@@ -51,9 +59,11 @@ class InstanceRouter {
     std::size_t blob_bytes = 0;         // held in `blobs`
   };
 
+  void on_output(const std::string& id, bool is_stdout, std::string_view text);
+
   std::string log_name_;
   std::size_t max_blob_bytes_;
   std::unordered_map<std::string, Entry> instances_;
 };
 
-}  // namespace pg::pie::v02
+}  // namespace pg::pie
