@@ -65,6 +65,7 @@ void refresh_gauges(obs::Metrics& m, jobs::JobService* jobs, const cluster::Clus
       st.sessions_open = s.value("sessions_open", std::size_t{0});
       st.instances_in_flight = s.value("instances_in_flight", std::size_t{0});
       st.up = st.sessions_open > 0;
+      st.protocol = s.value("protocol", "0.2");
       servers.push_back(std::move(st));
     }
     m.set_pie_servers(servers);

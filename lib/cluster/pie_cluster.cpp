@@ -185,6 +185,7 @@ void PieCluster::on_launch_reply(const RunPtr& run, const ServerPtr& s, const pi
     }
     return dispatch_queue();
   }
+  if (r.error().find(pie::kAdmissionRefused) != std::string::npos) return on_admission_refused(run, s, r.error());
   LaunchFailure::Kind kind;
   if (!session->is_open()) kind = LaunchFailure::Kind::Unavailable;
   else if (r.error().rfind("timed out", 0) == 0) kind = LaunchFailure::Kind::Timeout;
@@ -210,6 +211,25 @@ void PieCluster::on_launch_reply(const RunPtr& run, const ServerPtr& s, const pi
   } else {
     fail_run(run, kind, msg);
   }
+  dispatch_queue();
+}
+
+void PieCluster::on_admission_refused(const RunPtr& run, const ServerPtr& s, const std::string& why) {
+  // Backpressure, not a fault: the server is full. It takes no more than it holds now for a
+  // while, and the launch waits for room (or another server) like one over max_instances.
+  ++s->admission_refusals;
+  s->admission_cap = std::max<std::size_t>(1, s->outstanding());
+  s->admission_cap_until = Clock::now() + kAdmissionBackoff;
+  s->last_error = "launch refused: " + why;
+  spdlog::warn("pie server {} refused admission: taking at most {} instances for {} ms ({})", s->cfg.name,
+               s->admission_cap, kAdmissionBackoff.count(), why);
+  if (metrics_) metrics_->pie_launch_failure(s->cfg.name, obs::Metrics::LaunchFailure::Rejected);
+  run->server.reset();
+  run->state = Run::State::Waiting;
+  if (run->attempts > settings_.retry_budget || Clock::now() >= run->opts.deadline)
+    fail_run(run, LaunchFailure::Kind::QueueFull, "Pie server " + s->cfg.name + " is full: " + why + "; retry later");
+  else
+    place(run);
   dispatch_queue();
 }
 

@@ -66,6 +66,10 @@ class PieCluster : public Cluster, public std::enable_shared_from_this<PieCluste
   void on_launch_reply(const RunPtr& run, const ServerPtr& s, const pie::Session::Ptr& session, std::uint64_t epoch,
                        Result<std::string> r);
   void fail_run(const RunPtr& run, LaunchFailure::Kind kind, std::string message);
+  /// A 0.5 edge refused admission (and closed that session): the launch waits for room.
+  void on_admission_refused(const RunPtr& run, const ServerPtr& s, const std::string& why);
+  /// How long a cap learned from an admission refusal holds.
+  static constexpr std::chrono::milliseconds kAdmissionBackoff{10000};
   void enqueue(const RunPtr& run, Clock::time_point now);
   void unqueue(const RunPtr& run);
   /// Place waiting runs where there is room now (after anything frees capacity).
@@ -88,6 +92,8 @@ class PieCluster : public Cluster, public std::enable_shared_from_this<PieCluste
   void eject(const ServerPtr& s, const std::string& why);
   void probe(const ServerPtr& s);
   void close_server(Server& s);
+  /// Close the held slots (see Slot::held) whose processes have all ended.
+  void release_held_slots(const ServerPtr& s);
 
   // ---- runs (reattach.cpp) ----
   pie::InstanceSink route(const RunPtr& run, std::uint64_t epoch);

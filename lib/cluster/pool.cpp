@@ -63,13 +63,15 @@ void PieCluster::connect(const ServerPtr& s, const SlotPtr& slot) {
   // A retired server still reconnects while instances of it wait to be re-attached.
   if (stopped_ || s->closed || (s->retired && s->runs.empty())) return;
   pie::SessionOptions o;
+  o.protocol = s->cfg.protocol == config::PieServer::Protocol::V05 ? pie::Protocol::V05 : pie::Protocol::V02;
+  o.identity = s->cfg.identity;
   o.host = s->cfg.host;
   o.port = s->cfg.port;
   o.path = s->cfg.path;
   o.auth = session_auth(s->cfg.auth);
   o.connect_timeout = s->cfg.connect_timeout;
   o.request_timeout = s->cfg.request_timeout;
-  auto session = pie::make_session_v02(ex_, o);
+  auto session = pie::make_session(ex_, o);
   slot->session = session;
   slot->ready = false;
   pie::Session* raw = session.get();  // no shared_ptr: the session holds this callback
@@ -100,6 +102,16 @@ void PieCluster::connect(const ServerPtr& s, const SlotPtr& slot) {
   }));
 }
 
+bool terminates_on_close(const Slot& slot) {
+  return slot.session && slot.session->protocol() == pie::Protocol::V05;
+}
+
+void PieCluster::release_held_slots(const ServerPtr& s) {
+  for (auto& slot : s->slots)
+    if (slot->held && slot->session && slot->session->attached_instances() == 0)
+      on_session_down(s, slot, "closed after its processes ended (it had stopped answering pings)");
+}
+
 void PieCluster::on_session_ready(const ServerPtr& s, const SlotPtr& slot) {
   slot->ready = true;
   slot->failures = 0;
@@ -124,6 +136,7 @@ void PieCluster::on_session_down(const ServerPtr& s, const SlotPtr& slot, const 
 
 void PieCluster::schedule_reconnect(const ServerPtr& s, const SlotPtr& slot) {
   slot->ready = false;
+  slot->held = false;
   slot->ping_timer.cancel();
   if (s->open_sessions() == 0 && s->unreachable_since == Clock::time_point{}) s->unreachable_since = Clock::now();
   if (auto old = std::exchange(slot->session, nullptr)) old->close();  // its runs detach (SessionLost)
@@ -151,10 +164,23 @@ void PieCluster::arm_ping(const ServerPtr& s, const SlotPtr& slot, std::chrono::
 }
 
 void PieCluster::on_ping_timer(const ServerPtr& s, const SlotPtr& slot, std::uint64_t seq) {
-  if (seq != slot->ping_seq || !slot->usable()) return;
+  if (seq != slot->ping_seq || !(slot->usable() || slot->holding())) return;
   if (slot->ping_outstanding) {  // the ping's own deadline passed
     const std::string why = "ping not answered within " + std::to_string(settings_.ping_timeout.count()) + " ms";
     note_failure(s, why);
+    if (terminates_on_close(*slot) && slot->session->attached_instances() > 0) {
+      // Closing a 0.5 edge session terminates its processes: keep it for them (no new launches
+      // on it), ping again, and close it only once they have ended (end_run) or it answers.
+      if (!slot->held) {
+        spdlog::warn("pie server {} session {}: {}; kept open for its {} running processes (closing it would "
+                     "terminate them), no new launches on it", s->cfg.name, slot->index, why,
+                     slot->session->attached_instances());
+      }
+      slot->held = true;
+      slot->ready = false;
+      s->last_error = why;
+      return arm_ping(s, slot, settings_.ping_interval);
+    }
     return on_session_down(s, slot, why);
   }
   slot->ping_outstanding = true;
@@ -171,6 +197,12 @@ void PieCluster::on_ping_timer(const ServerPtr& s, const SlotPtr& slot, std::uin
       return self.on_session_down(s, slot, "ping failed: " + r.error());
     }
     self.note_success(s);
+    if (slot->held) {
+      slot->held = false;
+      slot->ready = true;
+      spdlog::info("pie server {} session {}: answers pings again, taking launches", s->cfg.name, slot->index);
+      self.dispatch_queue();
+    }
     self.arm_ping(s, slot, self.settings_.ping_interval);
   }));
 }

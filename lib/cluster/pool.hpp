@@ -31,12 +31,19 @@ struct Slot {
   asio::steady_timer ping_timer;  // the interval, then the ping's own deadline
   std::uint64_t ping_seq = 0;
   bool ping_outstanding = false;
+  /// A 0.5 session that missed a ping but has running processes (closing it would terminate
+  /// them): no launches, still pinged, closed once they have ended.
+  bool held = false;
 
   bool usable() const { return ready && session && session->is_open(); }
+  bool holding() const { return held && session && session->is_open(); }
   std::size_t load() const { return session ? session->pending_requests() + session->attached_instances() : 0; }
 };
 
 struct Run;
+
+/// Closing this slot's session would terminate its processes (the 0.5 line).
+bool terminates_on_close(const Slot& slot);
 
 enum class Health { Connecting, Healthy, Ejected, Down, Draining };
 const char* to_string(Health h);
@@ -69,7 +76,16 @@ struct Server {
 
   std::size_t outstanding() const { return launching + runs.size(); }
   unsigned open_sessions() const;
-  bool has_capacity() const { return cfg.max_instances == 0 || outstanding() < cfg.max_instances; }
+  /// Learned from a 0.5 edge that refused admission: launch no more than this many until
+  /// `admission_cap_until` (0 = none learned).
+  std::size_t admission_cap = 0;
+  Clock::time_point admission_cap_until{};
+  std::uint64_t admission_refusals = 0;
+
+  bool has_capacity() const {
+    if (cfg.max_instances != 0 && outstanding() >= cfg.max_instances) return false;
+    return admission_cap == 0 || outstanding() < admission_cap || Clock::now() >= admission_cap_until;
+  }
   bool ejected(Clock::time_point now) const { return probing || now < ejected_until; }
   /// Healthy: open session, not ejected, not retired.
   bool takes_launches(Clock::time_point now) const { return !retired && !ejected(now) && open_sessions() > 0; }

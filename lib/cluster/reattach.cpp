@@ -102,6 +102,10 @@ void PieCluster::reattach(const RunPtr& run, const ServerPtr& s) {
     }
     const std::string& e = r.error();
     if (e.find("not found") != std::string::npos || e.find("Invalid instance") != std::string::npos) {
+      // A 0.5 edge terminates a socket's processes when it closes; 0.4.0 and the direct edge keep them.
+      if (session->protocol() == pie::Protocol::V05)
+        return self.lose(run, "Pie server " + s->cfg.name + " dropped the session (" + run->detach_reason +
+                                  "); the process was terminated");
       return self.lose(run, "instance " + run->instance_id + " no longer exists on Pie server " + s->cfg.name +
                                 " (the server restarted?): its output is lost");
     }
@@ -156,6 +160,7 @@ void PieCluster::end_run(const RunPtr& run, pie::InstanceEnd end, std::string_vi
   if (run->server) run->server->runs.erase(run->instance_id);
   const std::string why(message);  // may point into something the callee frees
   if (run->sink->on_end) run->sink->on_end(end, why);
+  if (run->server) release_held_slots(run->server);
   dispatch_queue();
   if (run->server && run->server->retired) check_drained();
 }

@@ -13,7 +13,7 @@ namespace pg::cluster::detail {
 namespace {
 
 bool same_server(const config::PieServer& a, const config::PieServer& b) {
-  return a.name == b.name && a.host == b.host && a.port == b.port && a.path == b.path && same_auth(a.auth, b.auth) &&
+  return a.name == b.name && a.protocol == b.protocol && a.identity == b.identity && a.host == b.host && a.port == b.port && a.path == b.path && same_auth(a.auth, b.auth) &&
          a.sessions == b.sessions &&
          a.connect_timeout == b.connect_timeout && a.request_timeout == b.request_timeout;
 }
@@ -54,6 +54,7 @@ nlohmann::json PieCluster::describe() const {
       if (s->in_group(run->opts.group) && (run->opts.server.empty() || run->opts.server == s->cfg.name)) ++queued;
     nlohmann::json j = {{"name", s->cfg.name},
                         {"uri", s->cfg.uri},
+                        {"protocol", s->cfg.protocol == config::PieServer::Protocol::V05 ? "0.5" : "0.2"},
                         {"state", to_string(s->health(now, settings_.server_lost_after))},
                         {"weight", s->cfg.weight},
                         {"max_instances", s->cfg.max_instances},
@@ -74,6 +75,8 @@ nlohmann::json PieCluster::describe() const {
                         {"instances_lost", s->lost_instances},
                         {"last_error", s->last_error},
                         {"daemons", describe_daemons(s->cfg.name)}};
+    if (s->admission_refusals) j["admission_refusals"] = s->admission_refusals;
+    if (s->admission_cap && now < s->admission_cap_until) j["admission_cap"] = s->admission_cap;
     if (s->ejected(now) && !s->probing)
       j["ejected_for_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(s->ejected_until - now).count();
     out.push_back(std::move(j));

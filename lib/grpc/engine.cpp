@@ -124,6 +124,7 @@ class LaunchDaemonRpc final : public UnaryCall {
 void to_proto(const nlohmann::json& s, pb::Server* out) {
   out->set_name(s.value("name", ""));
   out->set_uri(s.value("uri", ""));
+  out->set_protocol(s.value("protocol", "0.2"));
   out->set_state(s.value("state", ""));
   out->set_sessions(s.value("sessions", 0u));
   out->set_sessions_open(s.value("sessions_open", 0u));

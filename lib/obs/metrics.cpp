@@ -96,6 +96,7 @@ struct Metrics::Impl {
   Family<Gauge>& server_up = gauges(*registry, "pie_gateway_pie_server_up", "1 when at least one session to the Pie server is open.");
   Family<Gauge>& sessions_open = gauges(*registry, "pie_gateway_pie_sessions_open", "Open, authenticated sessions to the Pie server.");
   Family<Gauge>& in_flight = gauges(*registry, "pie_gateway_pie_instances_in_flight", "Instances attached on the Pie server's sessions.");
+  Family<Gauge>& server_info = gauges(*registry, "pie_gateway_pie_server_info", "Always 1; the Pie server's protocol line as a label.");
   Family<Counter>& ejections = counters(*registry, "pie_gateway_pie_ejections_total", "Times the Pie server was ejected (consecutive failed launches or pings).");
   Family<Counter>& reattaches = counters(*registry, "pie_gateway_pie_reattaches_total", "Instances re-attached on the Pie server after their session dropped.");
   Family<Gauge>& queue_depth_family = gauges(*registry, "pie_gateway_pie_launch_queue_depth", "Launches waiting for a Pie server with room (max_instances).");
@@ -133,6 +134,8 @@ struct Metrics::Impl {
     Gauge* up = nullptr;
     Gauge* open = nullptr;
     Gauge* in_flight = nullptr;
+    Gauge* info = nullptr;
+    std::string protocol;
     bool seen = false;
   };
   NameMap<ServerGauges> server_gauges;
@@ -270,6 +273,12 @@ void Metrics::set_pie_servers(const std::vector<PieServerState>& servers) {
       n.in_flight = &d.in_flight.Add({{"server", name}});
       return n;
     });
+    if (!g.info || g.protocol != s.protocol) {  // new, or its protocol changed by a reload
+      if (g.info) d.server_info.Remove(g.info);
+      g.protocol = s.protocol;
+      g.info = &d.server_info.Add({{"server", s.name}, {"protocol", s.protocol}});
+      g.info->Set(1);
+    }
     // A name listed twice (a server draining after a reload beside its replacement) adds up.
     bool again = g.seen;
     g.seen = true;
@@ -290,6 +299,7 @@ void Metrics::set_pie_servers(const std::vector<PieServerState>& servers) {
     d.server_up.Remove(it->second.up);
     d.sessions_open.Remove(it->second.open);
     d.in_flight.Remove(it->second.in_flight);
+    if (it->second.info) d.server_info.Remove(it->second.info);
     it = d.server_gauges.erase(it);
   }
 }

@@ -60,6 +60,7 @@ class Metrics {
     bool up = false;
     std::size_t sessions_open = 0;
     std::size_t instances_in_flight = 0;
+    std::string protocol = "0.2";  // the pie_server_info label
   };
   /// The whole set of servers: series of servers no longer listed are removed.
   void set_pie_servers(const std::vector<PieServerState>& servers);
