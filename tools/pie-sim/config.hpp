@@ -1,16 +1,25 @@
 // pie-sim's settings, filled from the command line (main.cpp) and read by every part.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
 namespace pie_sim {
 
 enum class AuthMode { None, Token, Keys };
+/// Which Pie client protocol pie-sim speaks: the 0.2 line, or the 0.5 edge dialect.
+enum class ProtocolLine { V02, V05 };
 
 struct SimConfig {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;
+
+  ProtocolLine protocol = ProtocolLine::V02;
+  /// 0.5: on socket close, detach the socket's processes instead of terminating them.
+  bool detach_on_close = false;
+  /// 0.5: with this many live processes, every new request is refused (text error, then close).
+  std::size_t max_processes = 256;
 
   AuthMode auth = AuthMode::None;
   /// The internal token. Empty in `--auth none` mode means "any token is accepted".
@@ -25,7 +34,7 @@ struct SimConfig {
 
   // Fault injection (negative = off).
   std::int64_t drop_after = -1;   // abruptly close a session after the server sent N messages on it
-  bool drop_flush = false;        // drop_after: detach first and send what was queued, then drop
+  bool drop_flush = false;        // drop_after: detach first and send what was queued, then drop (0.5 too)
   std::int64_t stall_after = -1;  // stop reading/answering a session after receiving N messages on it
   bool refuse_launches = false;
   std::uint32_t reply_delay_ms = 0;  // delay the handling (hence the reply) of every request

@@ -57,7 +57,7 @@ std::string zlib_stored(const std::string& raw) {
 
 class Image final : public Program {
  public:
-  using Program::Program;
+  Image(boost::asio::any_io_executor ex, Emitter& out, Dialect dialect) : Program(ex, out), dialect_(dialect) {}
   void start(std::vector<std::string> args) override {
     unsigned size = 16;
     bool ok = args.empty();
@@ -66,17 +66,21 @@ class Image final : public Program {
       ok = ec == std::errc{} && p == args[1].data() + args[1].size() && size >= 1 && size <= 256;
     }
     if (!ok) {
-      after(std::chrono::milliseconds(0), [this] { finish(pg::pie::v02::EventCode::Exception, "image: usage: [--size N] (1..256)"); });
+      after(std::chrono::milliseconds(0), [this] { finish(Outcome::Failed, "image: usage: [--size N] (1..256)"); });
       return;
     }
     after(std::chrono::milliseconds(0), [this, size] {
       auto png = checkerboard_png(size);
       const auto n = png.size();
-      blob(std::move(png));
-      finish(pg::pie::v02::EventCode::Completed,
+      blob(std::move(png), "image.png");
+      if (dialect_ == Dialect::V05) return finish(Outcome::Returned, "png " + std::to_string(n) + " bytes");
+      finish(Outcome::Returned,
              "png " + std::to_string(size) + "x" + std::to_string(size) + ", " + std::to_string(n) + " bytes");
     });
   }
+
+ private:
+  Dialect dialect_;
 };
 
 }  // namespace
@@ -102,8 +106,8 @@ std::string checkerboard_png(unsigned size) {
   return png;
 }
 
-std::shared_ptr<Program> make_image_program(boost::asio::any_io_executor ex, Emitter& out) {
-  return std::make_shared<Image>(ex, out);
+std::shared_ptr<Program> make_image_program(boost::asio::any_io_executor ex, Emitter& out, Dialect dialect) {
+  return std::make_shared<Image>(ex, out, dialect);
 }
 
 }  // namespace pie_sim

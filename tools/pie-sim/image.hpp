@@ -12,6 +12,7 @@ namespace pie_sim {
 /// A `size` x `size` RGB PNG (stored, uncompressed deflate): a checkerboard of 4-pixel squares.
 std::string checkerboard_png(unsigned size);
 
-std::shared_ptr<Program> make_image_program(boost::asio::any_io_executor ex, Emitter& out);
+/// Its result is "png NxN, <n> bytes" (0.2) or "png <n> bytes" (0.5).
+std::shared_ptr<Program> make_image_program(boost::asio::any_io_executor ex, Emitter& out, Dialect dialect);
 
 }  // namespace pie_sim

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <random>
 
 #include "hash/blake3.hpp"
 
@@ -11,14 +10,6 @@ namespace pie_sim {
 namespace v02 = pg::pie::v02;
 
 // ---- helpers ------------------------------------------------------------------------------
-
-std::size_t utf8_prefix(std::string_view s, std::size_t max) {
-  if (s.size() <= max) return s.size();
-  std::size_t n = max;
-  // Back up over continuation bytes (at most 3) so that s[n] starts a sequence.
-  for (int i = 0; i < 3 && n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80; ++i) --n;
-  return n;
-}
 
 void RingText::append(std::string_view text) {
   buf_.append(text);
@@ -41,47 +32,6 @@ std::string RingText::take() {
   std::string out = start == 0 ? std::move(buf_) : buf_.substr(start);
   buf_.clear();
   cut_ = false;
-  return out;
-}
-
-std::string new_uuid_v4() {
-  static std::mt19937_64 rng{std::random_device{}()};
-  std::uint64_t hi = rng(), lo = rng();
-  hi = (hi & 0xFFFFFFFFFFFF0FFFULL) | 0x0000000000004000ULL;  // version 4
-  lo = (lo & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;  // RFC 4122 variant
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(36);
-  for (int i = 0; i < 32; ++i) {
-    const std::uint64_t word = i < 16 ? hi : lo;
-    const int shift = 60 - 4 * (i % 16);
-    if (i == 8 || i == 12 || i == 16 || i == 20) out.push_back('-');
-    out.push_back(kHex[(word >> shift) & 0xF]);
-  }
-  return out;
-}
-
-std::optional<std::string> normalize_uuid(std::string_view text) {
-  std::string hex;
-  if (text.size() == 36) {
-    for (std::size_t i = 0; i < 36; ++i) {
-      const bool dash_pos = i == 8 || i == 13 || i == 18 || i == 23;
-      if (dash_pos != (text[i] == '-')) return std::nullopt;
-      if (!dash_pos) hex.push_back(text[i]);
-    }
-  } else if (text.size() == 32) {
-    hex = std::string(text);
-  } else {
-    return std::nullopt;
-  }
-  std::string out;
-  for (std::size_t i = 0; i < hex.size(); ++i) {
-    char c = hex[i];
-    if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return std::nullopt;
-    if (i == 8 || i == 12 || i == 16 || i == 20) out.push_back('-');
-    out.push_back(c);
-  }
   return out;
 }
 
@@ -119,18 +69,20 @@ class InstanceTable::Instance final : public Emitter, public std::enable_shared_
       : table_(table), id_(std::move(id)), program_name_(std::move(program)), args_(std::move(args)),
         username_(std::move(username)), seq_(seq), started_at_(std::chrono::steady_clock::now()) {}
 
-  void output(v02::Stream stream, std::string text) override {
+  void output(Stream s, std::string text) override {
     if (text.empty()) return;
+    const auto stream = s == Stream::Stdout ? v02::Stream::Stdout : v02::Stream::Stderr;
     if (auto p = peer_.lock()) send_output(*p, id_, stream, text);
     else (stream == v02::Stream::Stdout ? stdout_ : stderr_).append(text);
   }
   void message(std::string text) override {
     if (auto p = peer_.lock()) send_event(*p, id_, v02::EventCode::Message, std::move(text));
   }
-  void blob(std::string bytes) override {
+  void blob(std::string bytes, std::string_view /*name: 0.2 blobs have none*/) override {
     if (auto p = peer_.lock()) send_blob(*p, id_, bytes);
   }
-  void finish(v02::EventCode code, std::string message) override {
+  void finish(Outcome outcome, std::string message) override {
+    const auto code = outcome == Outcome::Returned ? v02::EventCode::Completed : v02::EventCode::Exception;
     auto keep = shared_from_this();
     finished_ = true;
     stop_program();

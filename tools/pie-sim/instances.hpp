@@ -14,12 +14,10 @@
 
 #include "pie/v02/messages.hpp"
 #include "programs.hpp"
+#include "util.hpp"
 
 namespace pie_sim {
 
-/// Largest text put in one outgoing message (streamed output, flushed buffers, event messages):
-/// keeps every frame within 1 MiB plus framing.
-inline constexpr std::size_t kMaxTextBytes = 1024 * 1024;
 /// Each of stdout and stderr is kept in a ring buffer of this size while detached.
 inline constexpr std::size_t kDetachedBufferBytes = 1024 * 1024;
 /// More live instances than this and launches fail.
@@ -47,11 +45,6 @@ class RingText {
   bool cut_ = false;  // older bytes were dropped since the last take()
 };
 
-/// Longest prefix of `s` of at most `max` bytes that does not split a UTF-8 sequence.
-std::size_t utf8_prefix(std::string_view s, std::size_t max);
-std::string new_uuid_v4();
-/// Lowercase hyphenated form of a UUID (hyphenated or 32 hex digits), or nullopt if malformed.
-std::optional<std::string> normalize_uuid(std::string_view text);
 
 class InstanceTable {
  public:

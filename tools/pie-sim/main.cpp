@@ -1,4 +1,4 @@
-// pie-sim: a simulated Pie v0.2 server for the gateway's tests (see tools/pie-sim/README.md).
+// pie-sim: a simulated Pie server (v0.2, or the 0.5 edge) for the gateway's tests (see tools/pie-sim/README.md).
 #include <utility>
 
 #include <CLI/CLI.hpp>
@@ -32,10 +32,20 @@ bool parse_range(const std::string& text, std::uint32_t& lo, std::uint32_t& hi) 
 int main(int argc, char** argv) {
   pie_sim::SimConfig cfg;
   std::string auth = "none";
+  std::string protocol = "0.2";
   std::string token_file;
   std::string bad_delay = "1000:3000";
 
-  CLI::App app{"pie-sim: a simulated Pie v0.2 server (WebSocket + msgpack) for tests"};
+  CLI::App app{"pie-sim: a simulated Pie server (WebSocket + msgpack; v0.2, or the 0.5 edge) for tests"};
+  app.add_option("--protocol", protocol, "Pie client protocol: 0.2 | 0.5 (the 0.5 edge on /v1/ws)")
+      ->check(CLI::IsMember({"0.2", "0.5"}))
+      ->capture_default_str();
+  app.add_flag("--detach-on-close", cfg.detach_on_close,
+               "0.5: on socket close, detach its processes (as 0.5 direct / 0.4.0) instead of terminating them");
+  app.add_option("--max-processes", cfg.max_processes,
+                 "0.5: with N live processes, refuse every new request (text error, then close)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100000}))
+      ->capture_default_str();
   app.add_option("--host", cfg.host, "Address to listen on")->capture_default_str();
   app.add_option("--port", cfg.port, "Port to listen on (0 = pick a free one)")->capture_default_str();
   app.add_option("--auth", auth, "Authentication: none | token | keys")
@@ -73,6 +83,11 @@ int main(int argc, char** argv) {
     while (!cfg.token.empty() && (cfg.token.back() == '\r' || cfg.token.back() == ' ')) cfg.token.pop_back();
   }
   cfg.auth = auth == "token" ? pie_sim::AuthMode::Token : auth == "keys" ? pie_sim::AuthMode::Keys : pie_sim::AuthMode::None;
+  cfg.protocol = protocol == "0.5" ? pie_sim::ProtocolLine::V05 : pie_sim::ProtocolLine::V02;
+  if (cfg.protocol == pie_sim::ProtocolLine::V05 && cfg.auth != pie_sim::AuthMode::None) {
+    std::cerr << "--auth " << auth << " is a 0.2 mode: the 0.5 edge has no authentication (it trusts x-pie-identity)\n";
+    return 2;
+  }
   if (cfg.auth == pie_sim::AuthMode::Token && cfg.token.empty()) {
     std::cerr << "--auth token needs --token or --token-file\n";
     return 2;

@@ -12,7 +12,6 @@
 namespace pie_sim {
 
 namespace asio = boost::asio;
-using pg::pie::v02::EventCode;
 using std::chrono::milliseconds;
 
 Program::Program(asio::any_io_executor ex, Emitter& out) : ex_(ex), timer_(ex), out_(&out) {}
@@ -37,10 +36,10 @@ void Program::after(milliseconds delay, std::function<void()> fn) {
   });
 }
 
-void Program::finish(EventCode code, std::string message) {
+void Program::finish(Outcome outcome, std::string message) {
   Emitter* e = out_;
   stop();
-  if (e) e->finish(code, std::move(message));
+  if (e) e->finish(outcome, std::move(message));
 }
 
 namespace {
@@ -68,7 +67,7 @@ class Echo final : public Program {
   void start(std::vector<std::string> args) override {
     after(milliseconds(0), [this, text = join(args)]() mutable {
       out(text);
-      finish(EventCode::Completed, std::move(text));
+      finish(Outcome::Returned, std::move(text));
     });
   }
 };
@@ -94,7 +93,7 @@ class TextCompletion final : public Program {
     }
     if (error.empty() && !prompt) error = "--prompt is required";
     if (!error.empty()) {
-      after(milliseconds(0), [this, error] { finish(EventCode::Exception, "text-completion: " + error); });
+      after(milliseconds(0), [this, error] { finish(Outcome::Failed, "text-completion: " + error); });
       return;
     }
     tokens_ = pseudo_tokens(*prompt, max_tokens);
@@ -109,7 +108,7 @@ class TextCompletion final : public Program {
         out(tokens_[next_++]);
       }
       if (next_ < tokens_.size()) step();
-      else finish(EventCode::Completed, text_);
+      else finish(Outcome::Returned, text_);
     });
   }
 
@@ -126,10 +125,10 @@ class Sleep final : public Program {
     std::optional<std::uint64_t> ms;
     if (args.size() == 2 && args[0] == "--ms") ms = parse_uint(args[1], 3'600'000);
     if (!ms) {
-      after(milliseconds(0), [this] { finish(EventCode::Exception, "sleep: usage: --ms N (0..3600000)"); });
+      after(milliseconds(0), [this] { finish(Outcome::Failed, "sleep: usage: --ms N (0..3600000)"); });
       return;
     }
-    after(milliseconds(*ms), [this, n = *ms] { finish(EventCode::Completed, "slept " + std::to_string(n) + " ms"); });
+    after(milliseconds(*ms), [this, n = *ms] { finish(Outcome::Returned, "slept " + std::to_string(n) + " ms"); });
   }
 };
 
@@ -139,7 +138,7 @@ class Fail final : public Program {
   void start(std::vector<std::string> /*args*/) override {
     after(milliseconds(0), [this] {
       err("fail: about to raise a simulated failure\n");
-      finish(EventCode::Exception, "simulated failure");
+      finish(Outcome::Failed, "simulated failure");
     });
   }
 };
@@ -150,7 +149,7 @@ class Chat final : public Program {
   void start(std::vector<std::string> /*args*/) override {}
   void on_signal(std::string message) override {
     after(milliseconds(0), [this, m = std::move(message)] {
-      if (m == "bye") finish(EventCode::Completed, "bye");
+      if (m == "bye") finish(Outcome::Returned, "bye");
       else msg("echo: " + m);
     });
   }
@@ -165,13 +164,24 @@ class BlobEcho final : public Program {
     got_blob_ = true;
     after(milliseconds(0), [this, b = std::move(bytes)]() mutable {
       const auto n = b.size();
-      blob(std::move(b));
-      finish(EventCode::Completed, std::to_string(n) + " bytes");
+      blob(std::move(b), "echo.bin");
+      finish(Outcome::Returned, std::to_string(n) + " bytes");
     });
   }
 
  private:
   bool got_blob_ = false;
+};
+
+class FailAtOnce final : public Program {
+ public:
+  FailAtOnce(asio::any_io_executor ex, Emitter& out, std::string message) : Program(ex, out), message_(std::move(message)) {}
+  void start(std::vector<std::string> /*args*/) override {
+    after(milliseconds(0), [this] { finish(Outcome::Failed, message_); });
+  }
+
+ private:
+  std::string message_;
 };
 
 std::uint64_t splitmix(std::uint64_t x) {
@@ -217,8 +227,12 @@ std::shared_ptr<Program> make_program(std::string_view name, asio::any_io_execut
   if (name == "std/fail@0.1.0") return std::make_shared<Fail>(ex, out);
   if (name == "std/chat@0.1.0") return std::make_shared<Chat>(ex, out);
   if (name == "std/blob-echo@0.1.0") return std::make_shared<BlobEcho>(ex, out);
-  if (name == "std/image@0.1.0") return make_image_program(ex, out);
+  if (name == "std/image@0.1.0") return make_image_program(ex, out, options.dialect);
   return std::make_shared<Echo>(ex, out);
+}
+
+std::shared_ptr<Program> make_failing_program(asio::any_io_executor ex, Emitter& out, std::string message) {
+  return std::make_shared<FailAtOnce>(ex, out, std::move(message));
 }
 
 }  // namespace pie_sim

@@ -72,6 +72,7 @@ void Server::stop() {
   for (auto& s : sessions) s->shutdown();
   world_->sessions.clear();
   world_->instances.clear();
+  world_->processes.clear();
 }
 
 }  // namespace pie_sim

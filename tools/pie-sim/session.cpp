@@ -5,13 +5,17 @@
 #include "session.hpp"
 
 #include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 #include <spdlog/spdlog.h>
 
 #include <deque>
+#include <optional>
 
 #include "conversation.hpp"
+#include "conversation_v05.hpp"
 #include "pie/v02/codec.hpp"
+#include "pie/v05/codec.hpp"
 #include "world.hpp"
 
 namespace pie_sim {
@@ -19,7 +23,9 @@ namespace pie_sim {
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 namespace net = boost::asio;
+namespace http = beast::http;
 namespace v02 = pg::pie::v02;
+namespace v05 = pg::pie::v05;
 using boost::system::error_code;
 
 namespace {
@@ -27,10 +33,24 @@ namespace {
 /// More unsent bytes than this for one session and it is closed.
 constexpr std::size_t kMaxQueuedBytes = 256 * 1024 * 1024;
 
-class Session final : public Link, public SessionHandle, public std::enable_shared_from_this<Session> {
+/// The 0.5 edge's handshake rule: `tenant/user` or bare `user`; the user part must not be empty.
+bool valid_identity(std::string_view v) {
+  const auto slash = v.find('/');
+  const auto user = slash == std::string_view::npos ? v : v.substr(slash + 1);
+  return user.find_first_not_of(" \t") != std::string_view::npos;
+}
+
+/// One WebSocket connection, in either protocol mode (World::config.protocol): the mode picks the
+/// conversation (conversation.hpp for 0.2, conversation_v05.hpp for 0.5) and, for 0.5, the
+/// edge's HTTP checks before the upgrade.
+class Session final : public Link, public Link05, public SessionHandle, public std::enable_shared_from_this<Session> {
  public:
   Session(net::ip::tcp::socket socket, std::shared_ptr<World> world, std::uint64_t id)
-      : ws_(std::move(socket)), world_(std::move(world)), id_(id), conv_(*world_, *this), timer_(world_->ex) {}
+      : ws_(std::move(socket)), world_(std::move(world)), id_(id), v05_(world_->config.protocol == ProtocolLine::V05),
+        timer_(world_->ex) {
+    if (v05_) conv05_.emplace(*world_, *this);
+    else conv_.emplace(*world_, *this);
+  }
 
   void run() {
     websocket::stream_base::timeout t{};
@@ -43,20 +63,25 @@ class Session final : public Link, public SessionHandle, public std::enable_shar
     ws_.binary(true);
     ws_.set_option(websocket::stream_base::decorator(
         [](websocket::response_type& res) { res.set(beast::http::field::server, "pie-sim"); }));
-    ws_.async_accept([self = shared_from_this()](error_code ec) { self->on_accept(ec); });
+    if (!v05_) return ws_.async_accept([self = shared_from_this()](error_code ec) { self->on_accept(ec); });
+    // 0.5 edge: read the upgrade request first and check its path and identity.
+    beast::get_lowest_layer(ws_).expires_after(std::chrono::seconds(30));
+    http::async_read(ws_.next_layer(), http_buffer_, upgrade_,
+                     [self = shared_from_this()](error_code ec, std::size_t) { self->on_upgrade_request(ec); });
   }
 
-  // ---- Link / Peer ----
+  // ---- Link / Peer (0.2), Link05 / Peer05 (0.5) ----
   void send(const v02::ServerMessage& m) override {
-    if (closed_ || ending_ || stalled_ || draining_) return;
     if (world_->config.verbose) spdlog::debug("session {} -> {}", id_, v02::type_name(m));
-    queue_.push_back(v02::encode(m));
-    queued_bytes_ += queue_.back().size();
-    if (queued_bytes_ > kMaxQueuedBytes) {  // the client does not read: give up on it
-      spdlog::warn("session {}: {} bytes queued for a client that does not read; closing", id_, queued_bytes_);
-      return shutdown();
-    }
-    if (!writing_) do_write();
+    queue_frame(v02::encode(m), false);
+  }
+  void send(const v05::ServerMessage& m) override {
+    if (world_->config.verbose) spdlog::debug("session {} -> {}", id_, v05::type_name(m));
+    queue_frame(v05::encode(m), false);
+  }
+  void send_text(std::string text) override {
+    if (world_->config.verbose) spdlog::debug("session {} -> text {}", id_, text.substr(0, 200));
+    queue_frame(std::move(text), true);
   }
   void resume() override {
     if (closed_) return;
@@ -74,6 +99,7 @@ class Session final : public Link, public SessionHandle, public std::enable_shar
     if (!writing_) start_close();
   }
   std::shared_ptr<Peer> self() override { return shared_from_this(); }
+  std::shared_ptr<Peer05> self05() override { return shared_from_this(); }
 
   // ---- SessionHandle ----
   void shutdown() override {
@@ -84,6 +110,47 @@ class Session final : public Link, public SessionHandle, public std::enable_shar
   }
 
  private:
+  void queue_frame(std::string bytes, bool text) {
+    if (closed_ || ending_ || stalled_ || draining_) return;
+    queued_bytes_ += bytes.size();
+    queue_.push_back(Frame{std::move(bytes), text});
+    if (queued_bytes_ > kMaxQueuedBytes) {  // the client does not read: give up on it
+      spdlog::warn("session {}: {} bytes queued for a client that does not read; closing", id_, queued_bytes_);
+      return shutdown();
+    }
+    if (!writing_) do_write();
+  }
+
+  void on_upgrade_request(error_code ec) {
+    if (ec) {
+      spdlog::debug("session {}: no upgrade request: {}", id_, ec.message());
+      return shutdown();
+    }
+    beast::get_lowest_layer(ws_).expires_never();  // the WebSocket timeouts take over
+    const auto target = std::string_view(upgrade_.target().data(), upgrade_.target().size());
+    const auto path = target.substr(0, target.find('?'));
+    const auto identity = upgrade_["x-pie-identity"];
+    if (path != "/v1/ws") return refuse(http::status::not_found, "not found: the 0.5 edge serves /v1/ws\n");
+    if (!valid_identity(std::string_view(identity.data(), identity.size())))
+      return refuse(http::status::unauthorized, "missing or empty x-pie-identity (tenant/user)\n");
+    ws_.async_accept(upgrade_, [self = shared_from_this()](error_code aec) { self->on_accept(aec); });
+  }
+
+  /// Answers the upgrade request with an HTTP error, then closes (no WebSocket).
+  void refuse(http::status status, std::string body) {
+    spdlog::info("session {}: HTTP {} for {}", id_, static_cast<unsigned>(status), std::string(upgrade_.target()));
+    auto res = std::make_shared<http::response<http::string_body>>(status, upgrade_.version());
+    res->set(http::field::server, "pie-sim");
+    res->set(http::field::content_type, "text/plain");
+    res->keep_alive(false);
+    res->body() = std::move(body);
+    res->prepare_payload();
+    beast::get_lowest_layer(ws_).expires_after(std::chrono::seconds(5));
+    http::async_write(ws_.next_layer(), *res, [self = shared_from_this(), res](error_code, std::size_t) {
+      self->shutdown();
+    });
+  }
+
   void on_accept(error_code ec) {
     if (ec) {
       spdlog::debug("session {}: handshake failed: {}", id_, ec.message());
@@ -112,6 +179,7 @@ class Session final : public Link, public SessionHandle, public std::enable_shar
     ++received_;
     std::string bytes = beast::buffers_to_string(buffer_.data());
     buffer_.consume(buffer_.size());
+    if (v05_) return on_message_v05(bytes);
     auto msg = v02::decode_client(bytes);
     if (!msg) {
       spdlog::warn("session {}: dropped undecodable message ({} bytes): {}", id_, bytes.size(), msg.error());
@@ -119,16 +187,32 @@ class Session final : public Link, public SessionHandle, public std::enable_shar
     }
     if (world_->config.verbose) spdlog::debug("session {} <- {}", id_, v02::type_name(*msg));
     const auto delay = world_->config.reply_delay_ms;
-    if (delay == 0) return conv_.handle(std::move(msg).value());
+    if (delay == 0) return conv_->handle(std::move(msg).value());
     timer_.expires_after(std::chrono::milliseconds(delay));
     timer_.async_wait([self = shared_from_this(), m = std::move(msg).value()](error_code wec) mutable {
-      if (!wec && !self->closed_) self->conv_.handle(std::move(m));
+      if (!wec && !self->closed_) self->conv_->handle(std::move(m));
+    });
+  }
+
+  void on_message_v05(const std::string& bytes) {
+    auto msg = v05::decode_client(bytes);
+    if (!msg) {
+      spdlog::warn("session {}: undecodable message ({} bytes): {}", id_, bytes.size(), msg.error());
+      return conv05_->undecodable(msg.error());
+    }
+    if (world_->config.verbose) spdlog::debug("session {} <- {}", id_, v05::type_name(*msg));
+    const auto delay = world_->config.reply_delay_ms;
+    if (delay == 0) return conv05_->handle(std::move(msg).value());
+    timer_.expires_after(std::chrono::milliseconds(delay));
+    timer_.async_wait([self = shared_from_this(), m = std::move(msg).value()](error_code wec) mutable {
+      if (!wec && !self->closed_) self->conv05_->handle(std::move(m));
     });
   }
 
   void do_write() {
     writing_ = true;
-    ws_.async_write(net::buffer(queue_.front()),
+    ws_.text(queue_.front().text);
+    ws_.async_write(net::buffer(queue_.front().bytes),
                     [self = shared_from_this()](error_code ec, std::size_t) { self->on_write(ec); });
   }
 
@@ -139,15 +223,15 @@ class Session final : public Link, public SessionHandle, public std::enable_shar
       spdlog::info("session {}: write failed: {}", id_, ec.message());
       return finish();
     }
-    queued_bytes_ -= queue_.front().size();
+    queued_bytes_ -= queue_.front().bytes.size();
     queue_.pop_front();
     ++sent_;
     const auto drop = world_->config.drop_after;
     if (drop >= 0 && sent_ >= static_cast<std::uint64_t>(drop)) {
+      // --drop-flush: instances (0.2) / processes (0.5) detach now, their output is buffered.
+      if (world_->config.drop_flush && !draining_) conversation_closed(/*detach=*/true);
       if (world_->config.drop_flush && !queue_.empty()) {
-        // Instances detach now (their output is buffered); what was already queued still goes out.
-        if (!draining_) conv_.closed();
-        draining_ = true;
+        draining_ = true;  // what was already queued still goes out
         return do_write();
       }
       spdlog::info("session {}: dropping the connection after {} messages (fault injection)", id_, sent_);
@@ -171,19 +255,34 @@ class Session final : public Link, public SessionHandle, public std::enable_shar
     if (closed_) return;
     closed_ = true;
     timer_.cancel();
-    conv_.closed();  // the queue stays: a write in flight may still use its front buffer
+    conversation_closed(world_->config.detach_on_close);  // the queue stays: a write in flight may use it
     auto keep = shared_from_this();
     world_->sessions.erase(id_);
     spdlog::debug("session {}: closed (received {}, sent {})", id_, received_, sent_);
   }
 
+  /// 0.2: the session's instances detach. 0.5: its processes end, or detach if `detach`.
+  void conversation_closed(bool detach) {
+    if (conv_) conv_->closed();
+    if (conv05_) conv05_->closed(detach);
+  }
+
+  struct Frame {
+    std::string bytes;
+    bool text = false;
+  };
+
   websocket::stream<beast::tcp_stream> ws_;
   beast::flat_buffer buffer_;
   std::shared_ptr<World> world_;
   std::uint64_t id_;
-  Conversation conv_;
+  const bool v05_;
+  std::optional<Conversation> conv_;      // 0.2
+  std::optional<Conversation05> conv05_;  // 0.5
+  beast::flat_buffer http_buffer_;
+  http::request<http::string_body> upgrade_;
   net::steady_timer timer_;
-  std::deque<std::string> queue_;
+  std::deque<Frame> queue_;
   std::size_t queued_bytes_ = 0;
   std::uint64_t received_ = 0;
   std::uint64_t sent_ = 0;

@@ -10,6 +10,7 @@
 #include "auth.hpp"
 #include "config.hpp"
 #include "instances.hpp"
+#include "processes.hpp"
 #include "uploads.hpp"
 
 namespace pie_sim {
@@ -25,13 +26,15 @@ class SessionHandle {
 struct World {
   World(boost::asio::any_io_executor executor, SimConfig cfg, auth::AuthorizedUsers authorized)
       : ex(executor), config(std::move(cfg)), users(std::move(authorized)),
-        instances(executor, ProgramOptions{std::chrono::milliseconds(config.token_delay_ms)}) {}
+        instances(executor, ProgramOptions{std::chrono::milliseconds(config.token_delay_ms), Dialect::V02}),
+        processes(executor, ProgramOptions{std::chrono::milliseconds(config.token_delay_ms), Dialect::V05}) {}
 
   boost::asio::any_io_executor ex;
   SimConfig config;
   auth::AuthorizedUsers users;
   ProgramStore programs;
-  InstanceTable instances;
+  InstanceTable instances;   // --protocol 0.2
+  ProcessTable processes;    // --protocol 0.5
 
   /// Live sessions, owned here (a stalled session stays open until the client goes or the server stops).
   std::map<std::uint64_t, std::shared_ptr<SessionHandle>> sessions;
