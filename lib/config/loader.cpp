@@ -69,8 +69,46 @@ Result<Duration> parse_duration(const std::string& text) {
 
 namespace {
 
+/// `identity:` of a 0.5 server: "tenant/user" or "user" (= "default/user"); "" if invalid.
+std::string identity_error(const std::string& id) {
+  if (id.empty() || id.size() > 128) return "must be 1 to 128 characters (tenant/user, or user)";
+  for (char c : id)
+    if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7f)
+      return "must be printable ASCII without spaces (got '" + id + "')";
+  const auto slash = id.find('/');
+  if (slash != std::string::npos && id.find('/', slash + 1) != std::string::npos)
+    return "must be tenant/user with at most one '/' (got '" + id + "')";
+  if (slash == id.size() - 1) return "has an empty user part (got '" + id + "'; write tenant/user, or user)";
+  if (slash == 0) return "has an empty tenant part (got '" + id + "'; write tenant/user, or user for tenant default)";
+  return {};
+}
+
+void load_server_protocol(const YAML::Node& n, const std::string& path, Fields& f, PieServer& s) {
+  if (auto p = n["protocol"]) {
+    const std::string v = f.str(p, path + ".protocol");
+    if (v == "0.2") s.protocol = PieServer::Protocol::V02;
+    else if (v == "0.5") s.protocol = PieServer::Protocol::V05;
+    else if (p.IsScalar()) f.error(p, path + ".protocol", "must be \"0.2\" or \"0.5\" (got '" + v + "')");
+  }
+  if (auto id = n["identity"]) {
+    const std::string v = f.str(id, path + ".identity");
+    if (s.protocol != PieServer::Protocol::V05) {
+      f.error(id, path + ".identity", "only for protocol 0.5 servers (the x-pie-identity header); this one speaks 0.2");
+    } else if (id.IsScalar()) {
+      if (auto why = identity_error(v); !why.empty()) f.error(id, path + ".identity", why);
+      else s.identity = v.find('/') == std::string::npos ? "default/" + v : v;
+    }
+  }
+  if (s.protocol == PieServer::Protocol::V05) {
+    if (s.path.empty() || s.path == "/") s.path = "/v1/ws";  // the 0.5 edge's route
+    s.max_instances = PieServer::kDefaultMaxInstancesV05;  // unless max_instances says otherwise
+  }
+}
+
 void load_server(const YAML::Node& n, const std::string& path, Fields& f, Config& cfg) {
-  if (!f.expect_map(n, path, {"name", "uri", "auth", "sessions", "connect_timeout", "request_timeout", PG_SERVER_CLUSTER_KEYS})) return;
+  if (!f.expect_map(n, path, {"name", "uri", "protocol", "identity", "auth", "sessions", "connect_timeout",
+                              "request_timeout", PG_SERVER_CLUSTER_KEYS}))
+    return;
   PieServer s;
   s.name = f.required_str(n, "name", path);
   s.uri = f.required_str(n, "uri", path);
@@ -79,6 +117,7 @@ void load_server(const YAML::Node& n, const std::string& path, Fields& f, Config
     if (!parsed) f.error(n["uri"], path + ".uri", parsed.error());
     else std::tie(s.host, s.port, s.path) = *parsed;
   }
+  load_server_protocol(n, path, f, s);  // after uri: sets the 0.5 path default
   if (auto a = n["auth"]) load_server_auth(a, path + ".auth", f, config_dir(cfg.source), s.auth);
   s.sessions = static_cast<unsigned>(f.integer(n, "sessions", path, s.sessions, 1, 256));
   s.connect_timeout = f.duration(n, "connect_timeout", path, s.connect_timeout);
