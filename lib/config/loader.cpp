@@ -14,6 +14,7 @@
 #include "config/fields.hpp"
 #include "config/pie_client_sections.hpp"
 #include "endpoints/arg_template.hpp"
+#include "endpoints/registry.hpp"
 
 namespace pg::config {
 
@@ -150,7 +151,12 @@ void load_params(const YAML::Node& list, const std::string& path, Fields& f, End
       else if (type == "bool") p.type = ParamType::Bool;
       else f.error(t, ppath + ".type", "must be one of string, int, float, bool (got '" + type + "')");
     }
-    if (auto d = n["default"]) p.default_value = f.str(d, ppath + ".default");
+    if (auto d = n["default"]) {
+      p.default_value = f.str(d, ppath + ".default");
+      if (d.IsScalar())
+        if (auto v = endpoints::check_param(p, *p.default_value); !v)
+          f.error(d, ppath + ".default", "does not fit type " + std::string(to_string(p.type)) + ": " + v.error());
+    }
     for (const auto& q : ep.params)
       if (q.name == p.name) f.error(n["name"], ppath + ".name", "duplicate parameter '" + p.name + "'");
     ep.params.push_back(std::move(p));
