@@ -166,7 +166,7 @@ void load_params(const YAML::Node& list, const std::string& path, Fields& f, End
 void load_endpoint(const YAML::Node& n, const std::string& path, Fields& f, Config& cfg) {
   if (!f.expect_map(n, path, {"name", "kind", "description", "inferlet", "params", "arguments", "result", "result_format",
                               "timeout", "async", "suggested_wait", "cancel_on_disconnect", "group", "idempotent",
-                              "content_type", "fanout", "input", "session"}))
+                              "content_type", "fanout", "input", "session", "launch_input"}))
     return;
   Endpoint ep;
   ep.line = n.Mark().line + 1;
@@ -241,6 +241,8 @@ void load_endpoint(const YAML::Node& n, const std::string& path, Fields& f, Conf
   load_endpoint_fanout(n, path, f, ep);
   if (auto in = n["input"]) load_endpoint_inputs(in, path + ".input", f, ep);
   load_endpoint_session(n, path, f, cfg, ep);
+  if (auto li = n["launch_input"]) load_endpoint_launch_input(li, path + ".launch_input", f, ep);
+  check_endpoint_v05(n, path, f, cfg, ep);  // after group and launch_input
   if (ep.timeout.count() == 0) f.error(n["timeout"], path + ".timeout", "must be greater than zero");
   for (const auto& other : cfg.endpoints)
     // One GET and one POST-like (post, rpc, asyncrpc) endpoint per name: they share the URL.
