@@ -14,6 +14,7 @@
 #include "config/fields.hpp"
 #include "config/pie_client_sections.hpp"
 #include "endpoints/arg_template.hpp"
+#include "endpoints/registry.hpp"
 
 namespace pg::config {
 
@@ -69,8 +70,46 @@ Result<Duration> parse_duration(const std::string& text) {
 
 namespace {
 
+/// `identity:` of a 0.5 server: "tenant/user" or "user" (= "default/user"); "" if invalid.
+std::string identity_error(const std::string& id) {
+  if (id.empty() || id.size() > 128) return "must be 1 to 128 characters (tenant/user, or user)";
+  for (char c : id)
+    if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7f)
+      return "must be printable ASCII without spaces (got '" + id + "')";
+  const auto slash = id.find('/');
+  if (slash != std::string::npos && id.find('/', slash + 1) != std::string::npos)
+    return "must be tenant/user with at most one '/' (got '" + id + "')";
+  if (slash == id.size() - 1) return "has an empty user part (got '" + id + "'; write tenant/user, or user)";
+  if (slash == 0) return "has an empty tenant part (got '" + id + "'; write tenant/user, or user for tenant default)";
+  return {};
+}
+
+void load_server_protocol(const YAML::Node& n, const std::string& path, Fields& f, PieServer& s) {
+  if (auto p = n["protocol"]) {
+    const std::string v = f.str(p, path + ".protocol");
+    if (v == "0.2") s.protocol = PieServer::Protocol::V02;
+    else if (v == "0.5") s.protocol = PieServer::Protocol::V05;
+    else if (p.IsScalar()) f.error(p, path + ".protocol", "must be \"0.2\" or \"0.5\" (got '" + v + "')");
+  }
+  if (auto id = n["identity"]) {
+    const std::string v = f.str(id, path + ".identity");
+    if (s.protocol != PieServer::Protocol::V05) {
+      f.error(id, path + ".identity", "only for protocol 0.5 servers (the x-pie-identity header); this one speaks 0.2");
+    } else if (id.IsScalar()) {
+      if (auto why = identity_error(v); !why.empty()) f.error(id, path + ".identity", why);
+      else s.identity = v.find('/') == std::string::npos ? "default/" + v : v;
+    }
+  }
+  if (s.protocol == PieServer::Protocol::V05) {
+    if (s.path.empty() || s.path == "/") s.path = "/v1/ws";  // the 0.5 edge's route
+    s.max_instances = PieServer::kDefaultMaxInstancesV05;  // unless max_instances says otherwise
+  }
+}
+
 void load_server(const YAML::Node& n, const std::string& path, Fields& f, Config& cfg) {
-  if (!f.expect_map(n, path, {"name", "uri", "auth", "sessions", "connect_timeout", "request_timeout", PG_SERVER_CLUSTER_KEYS})) return;
+  if (!f.expect_map(n, path, {"name", "uri", "protocol", "identity", "auth", "sessions", "connect_timeout",
+                              "request_timeout", PG_SERVER_CLUSTER_KEYS}))
+    return;
   PieServer s;
   s.name = f.required_str(n, "name", path);
   s.uri = f.required_str(n, "uri", path);
@@ -79,6 +118,7 @@ void load_server(const YAML::Node& n, const std::string& path, Fields& f, Config
     if (!parsed) f.error(n["uri"], path + ".uri", parsed.error());
     else std::tie(s.host, s.port, s.path) = *parsed;
   }
+  load_server_protocol(n, path, f, s);  // after uri: sets the 0.5 path default
   if (auto a = n["auth"]) load_server_auth(a, path + ".auth", f, config_dir(cfg.source), s.auth);
   s.sessions = static_cast<unsigned>(f.integer(n, "sessions", path, s.sessions, 1, 256));
   s.connect_timeout = f.duration(n, "connect_timeout", path, s.connect_timeout);
@@ -111,7 +151,12 @@ void load_params(const YAML::Node& list, const std::string& path, Fields& f, End
       else if (type == "bool") p.type = ParamType::Bool;
       else f.error(t, ppath + ".type", "must be one of string, int, float, bool (got '" + type + "')");
     }
-    if (auto d = n["default"]) p.default_value = f.str(d, ppath + ".default");
+    if (auto d = n["default"]) {
+      p.default_value = f.str(d, ppath + ".default");
+      if (d.IsScalar())
+        if (auto v = endpoints::check_param(p, *p.default_value); !v)
+          f.error(d, ppath + ".default", "does not fit type " + std::string(to_string(p.type)) + ": " + v.error());
+    }
     for (const auto& q : ep.params)
       if (q.name == p.name) f.error(n["name"], ppath + ".name", "duplicate parameter '" + p.name + "'");
     ep.params.push_back(std::move(p));
@@ -121,7 +166,7 @@ void load_params(const YAML::Node& list, const std::string& path, Fields& f, End
 void load_endpoint(const YAML::Node& n, const std::string& path, Fields& f, Config& cfg) {
   if (!f.expect_map(n, path, {"name", "kind", "description", "inferlet", "params", "arguments", "result", "result_format",
                               "timeout", "async", "suggested_wait", "cancel_on_disconnect", "group", "idempotent",
-                              "content_type", "fanout", "input", "session"}))
+                              "content_type", "fanout", "input", "session", "launch_input"}))
     return;
   Endpoint ep;
   ep.line = n.Mark().line + 1;
@@ -196,6 +241,8 @@ void load_endpoint(const YAML::Node& n, const std::string& path, Fields& f, Conf
   load_endpoint_fanout(n, path, f, ep);
   if (auto in = n["input"]) load_endpoint_inputs(in, path + ".input", f, ep);
   load_endpoint_session(n, path, f, cfg, ep);
+  if (auto li = n["launch_input"]) load_endpoint_launch_input(li, path + ".launch_input", f, ep);
+  check_endpoint_v05(n, path, f, cfg, ep);  // after group and launch_input
   if (ep.timeout.count() == 0) f.error(n["timeout"], path + ".timeout", "must be greater than zero");
   for (const auto& other : cfg.endpoints)
     // One GET and one POST-like (post, rpc, asyncrpc) endpoint per name: they share the URL.

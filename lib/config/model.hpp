@@ -56,12 +56,13 @@ struct PieServer {
   std::string host;  // parsed from uri
   std::uint16_t port = 0;
   std::string path = "/";  // 0.5: "/v1/ws" when the uri has no path or just "/"
+  static constexpr unsigned kDefaultMaxInstancesV05 = 240;  // the 0.5 edge refuses admission at 256 per worker
   PieAuth auth;
   unsigned sessions = 2;
   Duration connect_timeout{5000};
   Duration request_timeout{10000};
   unsigned weight = 1;          // share of launches relative to other servers (balancing)
-  unsigned max_instances = 0;   // concurrent instances at most (launching + running); 0 = no cap
+  unsigned max_instances = 0;   // concurrent instances at most (launching + running); 0 = no cap (0.5 default: 240)
   std::map<std::string, std::string> labels;  // for group selectors and gateway/servers
 };
 
@@ -131,6 +132,16 @@ struct DaemonSpec {
   std::vector<std::string> arguments;
 };
 
+/// One member of an endpoint's 0.5 launch input (`launch_input:`), in declared order.
+struct LaunchInputMember {
+  enum class Kind { Json, Template };
+  std::string name;  // the JSON member name (unescaped)
+  Kind kind = Kind::Json;
+  /// Json: the member's JSON text (null, true, 42, 1.5, "text" already escaped);
+  /// Template: an argument template ("{param}" keeps the param's type; "{*args}" may appear inside).
+  std::string value;
+};
+
 struct Endpoint {
   std::string name;
   EndpointKind kind = EndpointKind::Get;
@@ -138,6 +149,11 @@ struct Endpoint {
   std::string inferlet;
   std::vector<Param> params;
   std::vector<std::string> arguments;  // templates with {param} placeholders
+  /// The 0.5 process input; absent = the bound parameters as a JSON object (README: launch_input).
+  std::optional<std::vector<LaunchInputMember>> launch_input;
+  /// Set by the loader: some server this endpoint targets (its group, or all) speaks Pie 0.5, so
+  /// calls build the 0.5 input (endpoints/registry.hpp); otherwise the input stays "{}".
+  bool runs_on_v05 = false;
   ResultSource result = ResultSource::Return;
   ResultFormat format = ResultFormat::Text;
   Duration timeout{30000};

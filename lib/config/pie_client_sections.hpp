@@ -37,7 +37,16 @@ void load_endpoint_inputs(const YAML::Node& node, const std::string& path, Field
 /// check that no endpoint takes a route a session endpoint owns (session_section.cpp).
 void load_endpoint_session(const YAML::Node& endpoint, const std::string& path, Fields& f, const Config& cfg, Endpoint& ep);
 
-/// `daemons:` - a list of {server, port, inferlet, arguments}; server must be declared above.
+/// An endpoint's `launch_input:` (inputs_section.cpp): a mapping of JSON member names to scalars
+/// (JSON values) or templates ("{param}" keeps the param's type; other text is a string).
+void load_endpoint_launch_input(const YAML::Node& node, const std::string& path, Fields& f, Endpoint& ep);
+
+/// Whether `ep` targets a Pie 0.5 server (its group, or all servers): then it is marked
+/// runs_on_v05 and its inferlet must have a 0.5 name (pie/v05/names.hpp).
+void check_endpoint_v05(const YAML::Node& endpoint, const std::string& path, Fields& f, const Config& cfg, Endpoint& ep);
+
+/// `daemons:` - a list of {server, port, inferlet, arguments}; server must be declared above
+/// and speak 0.2 (0.5 has no daemons).
 void load_daemons_section(const YAML::Node& list, Fields& f, Config& cfg);
 
 }  // namespace pg::config

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "config/pie_client_sections.hpp"
+#include "pie/v05/names.hpp"
 
 namespace pg::config {
 
@@ -97,6 +98,15 @@ void load_programs_section(const YAML::Node& list, Fields& f, const std::string&
       f.error(n["manifest"], path + ".manifest", why);
       continue;
     }
+    // A 0.5 server names programs name@version only: the namespace must be std (names.hpp).
+    std::string v05;
+    for (const auto& s : cfg.servers)
+      if (s.protocol == PieServer::Protocol::V05) v05 += (v05.empty() ? "" : ", ") + s.name;
+    if (!v05.empty())
+      if (auto mapped = pie::v05::inferlet_name(p.name + "@" + p.version); !mapped)
+        f.error(n["manifest"], path + ".manifest",
+                "program " + p.name + "@" + p.version + " cannot be provisioned on Pie 0.5 server(s) " + v05 + ": " +
+                    mapped.error());
     for (const auto& other : cfg.programs)
       if (other.name == p.name && other.version == p.version)
         f.error(n, path, "program " + p.name + "@" + p.version + " is already listed on line " +

@@ -23,19 +23,49 @@ struct CallArgs {
   Params named;
 };
 
+/// One call, bound: what either Pie line launches it with (pie::LaunchRequest's two parts).
+struct BoundCall {
+  std::vector<std::string> arguments;  // 0.2: the inferlet's argument list
+  /// 0.5: the process input, a JSON object. Only built for endpoints that can run on a 0.5
+  /// server (config::Endpoint::runs_on_v05); "{}" otherwise.
+  std::string input = "{}";
+};
+
 struct Endpoint {
   config::Endpoint cfg;
   std::vector<ArgTemplate> args;
 
-  /// The inferlet's argument list for this call, or a message for a 400 answer. Declared
-  /// parameters take positional arguments in order, then keywords by name; extras go to
-  /// {*args} / {**kwargs} where the template has them, and are errors otherwise.
-  Result<std::vector<std::string>> bind(const CallArgs& call) const;
-  Result<std::vector<std::string>> bind_named(const Params& named) const { return bind(CallArgs{{}, named}); }
+  /// One member of the 0.5 input, compiled at build from `launch_input:` or the default mapping.
+  struct InputMember {
+    enum class Kind {
+      Json,          // a literal JSON value
+      Param,         // a parameter's value, typed by the parameter
+      Text,          // a template rendered as a JSON string
+      ArgsList,      // the extra positional arguments as a list of strings
+      ArgsText,      // ... joined by single spaces, as a string
+      KwargsMembers, // the extra keywords, each a string member of the input itself (no key)
+      KwargsObject,  // ... as an object of string members
+    };
+    Kind kind = Kind::Json;
+    std::string key;   // `"name":` (escaped); empty for KwargsMembers
+    std::string json;  // Json
+    std::size_t param = 0;  // Param: index in cfg.params
+    ArgTemplate text;       // Text
+  };
+  std::vector<InputMember> input;  // empty unless cfg.runs_on_v05
+  bool star_args = false;    // extra positional arguments are taken ({*args} in arguments or launch_input)
+  bool star_kwargs = false;  // extra keywords are taken ({**kwargs})
+
+  /// The call's 0.2 argument list and (for a 0.5-capable endpoint) its 0.5 input, or a message
+  /// for a 400 answer. Declared parameters take positional arguments in order, then keywords by
+  /// name; extras go to {*args} / {**kwargs} where the templates have them, and are errors otherwise.
+  Result<BoundCall> bind(const CallArgs& call) const;
+  Result<BoundCall> bind_named(const Params& named) const { return bind(CallArgs{{}, named}); }
 };
 
 class Registry {
  public:
+  /// Compiles each endpoint (argument templates; the 0.5 input plan where runs_on_v05 is set).
   static Result<Registry> build(const std::vector<config::Endpoint>& eps);
 
   /// The GET and POST-like (post, rpc, asyncrpc) endpoints of one name (either may be null).

@@ -155,7 +155,8 @@ bool TarpHttp::session_route(const std::string& path, http::Request& req, http::
     jobs::JobSpec spec;
     spec.endpoint = cfg.name;
     spec.launch.inferlet = cfg.inferlet;
-    spec.launch.arguments = std::move(*bound);
+    spec.launch.arguments = std::move(bound->arguments);  // 0.2
+    spec.launch.input = std::move(bound->input);          // 0.5
     spec.timeout = cfg.timeout;
     spec.group = cfg.group;
     spec.result = config::ResultSource::Messages;  // what gateway/jobs shows: the conversation so far

@@ -256,12 +256,13 @@ void TarpHttp::call_rpc(const endpoints::Endpoint& ep, http::Request& req, http:
   run(ep, std::move(*bound), true, req, respond, std::move(*inputs));
 }
 
-void TarpHttp::run(const endpoints::Endpoint& ep, std::vector<std::string> args, bool rpc, http::Request& req,
+void TarpHttp::run(const endpoints::Endpoint& ep, endpoints::BoundCall bound, bool rpc, http::Request& req,
                    http::Responder& respond, std::vector<jobs::JobSpec::Input> inputs) {
   jobs::JobSpec spec;
   spec.endpoint = ep.cfg.name;
   spec.launch.inferlet = ep.cfg.inferlet;
-  spec.launch.arguments = std::move(args);
+  spec.launch.arguments = std::move(bound.arguments);  // 0.2
+  spec.launch.input = std::move(bound.input);          // 0.5 ("{}" unless the endpoint can run on 0.5)
   spec.result = ep.cfg.result;
   spec.format = ep.cfg.format;
   spec.timeout = ep.cfg.timeout;

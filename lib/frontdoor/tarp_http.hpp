@@ -54,7 +54,7 @@ class TarpHttp : public http::Handler {
                            http::Responder respond);
   void call_web(const endpoints::Endpoint& ep, http::Request& req, http::Responder& respond);
   void call_rpc(const endpoints::Endpoint& ep, http::Request& req, http::Responder& respond);
-  void run(const endpoints::Endpoint& ep, std::vector<std::string> args, bool rpc, http::Request& req,
+  void run(const endpoints::Endpoint& ep, endpoints::BoundCall bound, bool rpc, http::Request& req,
            http::Responder& respond, std::vector<jobs::JobSpec::Input> inputs = {});
   // Browser routes (browser_routes.cpp): CORS, /ui, `/` for browsers, gateway/jobs/<id>/...
   bool browser(const std::string& path, http::Request& req, http::Responder& respond);

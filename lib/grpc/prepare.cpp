@@ -70,7 +70,8 @@ Prepared prepare(const Core& core, const pb::CallRequest& req, const CallInfo& c
   jobs::JobSpec spec;
   spec.endpoint = ep.cfg.name;
   spec.launch.inferlet = ep.cfg.inferlet;
-  spec.launch.arguments = std::move(*bound);
+  spec.launch.arguments = std::move(bound->arguments);  // 0.2
+  spec.launch.input = std::move(bound->input);          // 0.5
   spec.result = ep.cfg.result;
   spec.format = ep.cfg.format;
   spec.timeout = ep.cfg.timeout;  // a conversation's: its launch and each turn (conversations.hpp)
