@@ -143,16 +143,21 @@ class Fail final : public Program {
   }
 };
 
+// 0.2 (std/chat): "bye" completes without an echo. 0.5 (chat@0.1.0): every signal is echoed,
+// "bye" included, and "bye" then returns.
 class Chat final : public Program {
  public:
-  using Program::Program;
+  Chat(asio::any_io_executor ex, Emitter& out, Dialect dialect) : Program(ex, out), echo_bye_(dialect == Dialect::V05) {}
   void start(std::vector<std::string> /*args*/) override {}
   void on_signal(std::string message) override {
     after(milliseconds(0), [this, m = std::move(message)] {
+      if (m != "bye" || echo_bye_) msg("echo: " + m);
       if (m == "bye") finish(Outcome::Returned, "bye");
-      else msg("echo: " + m);
     });
   }
+
+ private:
+  bool echo_bye_;
 };
 
 class BlobEcho final : public Program {
@@ -225,7 +230,7 @@ std::shared_ptr<Program> make_program(std::string_view name, asio::any_io_execut
   if (name == "std/text-completion@0.1.0") return std::make_shared<TextCompletion>(ex, out, options.token_delay);
   if (name == "std/sleep@0.1.0") return std::make_shared<Sleep>(ex, out);
   if (name == "std/fail@0.1.0") return std::make_shared<Fail>(ex, out);
-  if (name == "std/chat@0.1.0") return std::make_shared<Chat>(ex, out);
+  if (name == "std/chat@0.1.0") return std::make_shared<Chat>(ex, out, options.dialect);
   if (name == "std/blob-echo@0.1.0") return std::make_shared<BlobEcho>(ex, out);
   if (name == "std/image@0.1.0") return make_image_program(ex, out, options.dialect);
   return std::make_shared<Echo>(ex, out);
