@@ -20,6 +20,8 @@ Stack::Stack(StackOptions opts) : dir(temp_dir()) {
                             ? "servers:\n  - name: sim\n    uri: ws://127.0.0.1:" + std::to_string(sim_port) +
                                   "/\n    sessions: 2\n    request_timeout: 5s\n"
                             : opts.servers_yaml;
+  for (auto at = servers.find("@PORT@"); at != std::string::npos; at = servers.find("@PORT@"))
+    servers.replace(at, 6, std::to_string(sim_port));
   const std::string grpc_listen = opts.grpc ? "  grpc: 127.0.0.1:0\n" : "";
   write_file(dir + "/gateway.yaml", "listen:\n  http: 127.0.0.1:0\n" + grpc_listen + opts.listen_extra +
                                         "logging:\n  level: debug\n  format: " + opts.log_format + "\n" + servers +

@@ -14,7 +14,7 @@ struct StackOptions {
   std::vector<std::string> sim_args;  // extra pie-sim arguments
   /// Config YAML without `listen:`/`servers:`; "@SERVERS@" may be used to place them yourself.
   std::string endpoints_yaml;
-  std::string servers_yaml;           // default: one server "sim" on the started pie-sim
+  std::string servers_yaml;           // default: one server "sim" on the started pie-sim ("@PORT@": its port)
   bool start_sim = true;
   bool wait_ready = true;             // wait until a call reaches Pie (not 503)
   bool grpc = false;                  // also listen.grpc on an ephemeral port (grpc_port)
