@@ -250,8 +250,13 @@ void PieCluster::enqueue(const RunPtr& run, Clock::time_point now) {
   if (queue_.size() >= settings_.queue_size) {
     ++queue_rejections_;
     if (metrics_) metrics_->pie_queue_rejection();
+    std::string full;  // servers that are full by their own word (admission refused), not by max_instances
+    for (auto& s : servers_)
+      if (s->in_group(run->opts.group) && s->admission_cap && now < s->admission_cap_until)
+        full += (full.empty() ? "" : ", ") + s->cfg.name;
     return fail_run(run, LaunchFailure::Kind::QueueFull,
-                    "queue full: every Pie server that can run this is at its max_instances and " +
+                    "queue full: every Pie server that can run this is at its max_instances" +
+                        (full.empty() ? std::string() : " or refused admission (" + full + ")") + " and " +
                         std::to_string(queue_.size()) + " launches are already waiting; retry later");
   }
   run->state = Run::State::Waiting;

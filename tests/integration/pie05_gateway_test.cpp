@@ -347,14 +347,25 @@ TEST(Pie05Cluster, DetachOnCloseServerReattachesWithOutputIntact) {
                 " params: [{name: prompt}, {name: max_tokens, type: int}]}\n";
   ClusterStack st(o);
   HttpClient c(st.http_port);
-  for (int round = 0; round < 2; ++round) {
+  // A process that happens to end while it is detached is gone with its result (the 0.5 line
+  // keeps no finished detached process): such a round fails with the clear error; the others
+  // must come back whole.
+  int intact = 0;
+  for (int round = 0; round < 6 && intact < 2; ++round) {
     const std::string q = "?prompt=round" + std::to_string(round) + "&max_tokens=200";
     auto calm = c.get("/calm" + q);
     auto flaky = c.get("/flaky" + q);
     ASSERT_EQ(calm.status, 200) << calm.body;
-    ASSERT_EQ(flaky.status, 200) << flaky.body << st.gateway_log();
+    if (flaky.status != 200) {
+      EXPECT_EQ(flaky.status, 502) << flaky.body;
+      EXPECT_NE(flaky.body.find("Pie server sim1 dropped the session"), std::string::npos) << flaky.body;
+      continue;
+    }
     EXPECT_EQ(parse(calm.body)["result"], parse(flaky.body)["result"]) << "round " << round;
+    EXPECT_EQ(flaky.header("X-Pie-Output-Incomplete"), "true");  // re-attached: said so
+    ++intact;
   }
+  EXPECT_EQ(intact, 2);
   EXPECT_GE(st.server("sim1")["reattaches"].get<int>(), 2) << st.servers().dump();
 }
 
@@ -374,16 +385,21 @@ TEST(Pie05Cluster, AdmissionRefusalIsBackpressureNotACrash) {
     ASSERT_EQ(r.status, 200) << r.body;
     ids.push_back(parse(r.body)["result"].value("ID", ""));
   }
-  // Each job ends: completed, or failed with 503-class backpressure (QueueFull) or because the
-  // refusal closed the socket its process ran on (the edge terminates those).
+  // Each job ends: completed, or failed with 503-class backpressure (QueueFull; PieUnavailable
+  // while the full edge also refuses the sessions' reconnects), or because the refusal closed the
+  // socket its process ran on (the edge terminates those).
   for (const auto& id : ids) {
     auto p = wait_probe(c, id);
     ASSERT_NE(p["status"], "in_progress") << p.dump();
     if (p["status"] == "failed") {
       auto j = job(c, id);
       const std::string type = j["error"].value("type", "");
-      EXPECT_TRUE(type == "QueueFull" || type == "PieSessionLost") << j.dump();
-      refused += type == "QueueFull";
+      const std::string msg = j["error"].value("message", "");
+      EXPECT_TRUE(type == "QueueFull" || type == "PieUnavailable" || type == "PieSessionLost") << j.dump();
+      if (type != "PieSessionLost") {
+        EXPECT_NE(msg.find("refused admission"), std::string::npos) << j.dump();
+        ++refused;
+      }
     }
   }
   EXPECT_GE(refused, 1) << st.servers().dump();
