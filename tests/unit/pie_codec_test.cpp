@@ -9,66 +9,18 @@
 
 #include "hash/blake3.hpp"
 #include "pie/v02/codec.hpp"
+#include "support/codec_test_util.hpp"
 
 namespace pg::pie::v02 {
 namespace {
 
-// "82 a4 74 79" -> bytes; spaces and newlines are ignored.
-std::string hex(std::string_view h) {
-  std::string out;
-  int hi = -1;
-  for (char c : h) {
-    int v;
-    if (c >= '0' && c <= '9') v = c - '0';
-    else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
-    else continue;
-    if (hi < 0) {
-      hi = v;
-    } else {
-      out.push_back(static_cast<char>(hi * 16 + v));
-      hi = -1;
-    }
-  }
-  EXPECT_LT(hi, 0) << "odd number of hex digits";
-  return out;
-}
-
-std::string to_hex(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : bytes) {
-    out.push_back(kDigits[b >> 4]);
-    out.push_back(kDigits[b & 0xf]);
-  }
-  return out;
-}
+using namespace pg::test;  // hex, to_hex, cat, as, error_of, round_trip, hostile frames
 
 // Hand-derived pieces (msgpack spec: fixmap 0x80|n, fixstr 0xa0|len, positive fixint 0x00-0x7f,
 // uint16 0xcd, uint32 0xce, uint64 0xcf, false 0xc2, true 0xc3, fixarray 0x90|n, bin8 0xc4 len).
 constexpr std::string_view kType = "a4 74797065";                 // "type"
 constexpr std::string_view kCorrId = "a7 636f72725f6964";         // "corr_id"
 constexpr std::string_view kInstanceId = "ab 696e7374616e63655f6964";  // "instance_id"
-
-std::string cat(std::initializer_list<std::string_view> parts) {
-  std::string s;
-  for (auto p : parts) s += hex(p);
-  return s;
-}
-
-// By value: the Result is usually a temporary.
-template <typename T>
-T as(const Result<ClientMessage>& r) {
-  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error());
-  if (!r.ok() || !std::holds_alternative<T>(r.value())) return T{};
-  return std::get<T>(r.value());
-}
-template <typename T>
-T as(const Result<ServerMessage>& r) {
-  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error());
-  if (!r.ok() || !std::holds_alternative<T>(r.value())) return T{};
-  return std::get<T>(r.value());
-}
 
 // ---- golden bytes -----------------------------------------------------------------------
 
@@ -190,16 +142,6 @@ TEST(PieCodecGolden, LongStringsUseStr8AndStr16) {
 
 // ---- round trips ------------------------------------------------------------------------
 
-// Every field is encoded, so equal re-encodings mean equal messages.
-template <typename Msg, typename Decode>
-void round_trip(const Msg& m, Decode decode) {
-  const auto bytes = encode(m);
-  auto d = decode(bytes);
-  ASSERT_TRUE(d.ok()) << type_name(m) << ": " << d.error();
-  EXPECT_EQ(d->index(), m.index()) << type_name(m);
-  EXPECT_EQ(to_hex(encode(*d)), to_hex(bytes)) << type_name(m);
-}
-
 TEST(PieCodecRoundTrip, EveryClientMessage) {
   const std::string binary("\x00\x01\xfe\xff\x80 text", 10);
   const std::vector<ClientMessage> all = {
@@ -273,16 +215,8 @@ TEST(PieCodecDecode, ChunkDataAsStrAccepted) {
 
 // ---- rejections -------------------------------------------------------------------------
 
-std::string client_error(std::string_view bytes) {
-  auto r = decode_client(bytes);
-  EXPECT_FALSE(r.ok());
-  return r.ok() ? std::string("<decoded>") : r.error();
-}
-std::string server_error(std::string_view bytes) {
-  auto r = decode_server(bytes);
-  EXPECT_FALSE(r.ok());
-  return r.ok() ? std::string("<decoded>") : r.error();
-}
+std::string client_error(std::string_view bytes) { return error_of(decode_client(bytes)); }
+std::string server_error(std::string_view bytes) { return error_of(decode_server(bytes)); }
 
 TEST(PieCodecReject, NotAMap) {
   EXPECT_EQ(client_error(hex("92 01 02")), "message is not a msgpack map");
@@ -388,17 +322,12 @@ TEST(PieCodecReject, TrailingBytes) {
 }
 
 TEST(PieCodecReject, HostileInputIsBounded) {
-  // Deep nesting: 100000 nested one-element arrays; must not recurse or allocate per level.
-  std::string deep(100000, '\x91');
-  deep += '\x01';
-  EXPECT_NE(client_error(deep).find("not valid msgpack"), std::string::npos);
-  std::string deep_maps = cat({"81", kType});
-  for (int i = 0; i < 50000; ++i) deep_maps += hex("81 a1 61");
-  deep_maps += hex("01");
-  EXPECT_NE(server_error(deep_maps).find("not valid msgpack"), std::string::npos);
-  // Huge declared lengths with almost no data: array32/map32 of 2^32-1 entries, bin32 of 4 GiB.
-  EXPECT_NE(server_error(hex("dd ffffffff 01")).find("not valid msgpack"), std::string::npos);
-  EXPECT_NE(server_error(hex("df ffffffff a1 61 01")).find("not valid msgpack"), std::string::npos);
+  // Deep nesting, and array32/map32 of 2^32-1 entries: must not recurse or allocate per level.
+  for (const auto& f : unbounded_frames()) {
+    EXPECT_NE(client_error(f).find("not valid msgpack"), std::string::npos);
+    EXPECT_NE(server_error(f).find("not valid msgpack"), std::string::npos);
+  }
+  // Huge declared lengths with almost no data: bin32 of 4 GiB.
   EXPECT_NE(server_error(cat({"82", kType, "a4 70696e67", kCorrId, "c6 ffffffff 00"})).find("not valid msgpack"),
             std::string::npos);
   // Arguments array declaring 2^32-1 strings inside an otherwise valid launch.
@@ -415,12 +344,9 @@ TEST(PieCodecReject, HostileInputIsBounded) {
 
 TEST(PieCodecReject, ManySmallHostileFramesDoNotCrash) {
   // Every 1- and 2-byte prefix shape: nothing may crash or throw.
-  for (int a = 0; a < 256; ++a) {
-    for (int b = 0; b < 256; b += 17) {
-      std::string s{static_cast<char>(a), static_cast<char>(b)};
-      (void)decode_client(s);
-      (void)decode_server(s);
-    }
+  for (const auto& s : two_byte_frames()) {
+    (void)decode_client(s);
+    (void)decode_server(s);
   }
   SUCCEED();
 }

@@ -11,45 +11,12 @@
 
 #include "pie/v05/codec.hpp"
 #include "pie/v05/names.hpp"
+#include "support/codec_test_util.hpp"
 
 namespace pg::pie::v05 {
 namespace {
 
-std::string hex(std::string_view h) {
-  std::string out;
-  int hi = -1;
-  for (char c : h) {
-    int v;
-    if (c >= '0' && c <= '9') v = c - '0';
-    else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
-    else continue;
-    if (hi < 0) {
-      hi = v;
-    } else {
-      out.push_back(static_cast<char>(hi * 16 + v));
-      hi = -1;
-    }
-  }
-  EXPECT_LT(hi, 0) << "odd number of hex digits";
-  return out;
-}
-
-std::string to_hex(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : bytes) {
-    out.push_back(kDigits[b >> 4]);
-    out.push_back(kDigits[b & 0xf]);
-  }
-  return out;
-}
-
-std::string cat(std::initializer_list<std::string_view> parts) {
-  std::string s;
-  for (auto p : parts) s += hex(p);
-  return s;
-}
+using namespace pg::test;  // hex, to_hex, cat, as, error_of, round_trip, hostile frames
 
 // Hand-derived keys: fixstr 0xa0|len followed by the ASCII bytes.
 constexpr std::string_view kType = "a4 74797065";                          // "type"
@@ -64,13 +31,6 @@ constexpr std::string_view kCheck = "ad 636865636b5f70726f6772616d";      // "ch
 constexpr std::string_view kAdd = "ab 6164645f70726f6772616d";            // "add_program"
 constexpr std::string_view kResponse = "a8 726573706f6e7365";             // "response"
 constexpr std::string_view kEvent = "ad 70726f636573735f6576656e74";      // "process_event"
-
-template <typename T, typename R>
-T as(const R& r) {
-  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error());
-  if (!r.ok() || !std::holds_alternative<T>(r.value())) return T{};
-  return std::get<T>(r.value());
-}
 
 // ---- golden bytes -----------------------------------------------------------------------
 
@@ -179,15 +139,6 @@ TEST(PieV05CodecGolden, FileWithAndWithoutName) {
 
 // ---- round trips ------------------------------------------------------------------------
 
-template <typename Msg, typename Decode>
-void round_trip(const Msg& m, Decode decode) {
-  const auto bytes = encode(m);
-  auto d = decode(bytes);
-  ASSERT_TRUE(d.ok()) << type_name(m) << ": " << d.error();
-  EXPECT_EQ(d->index(), m.index()) << type_name(m);
-  EXPECT_EQ(to_hex(encode(*d)), to_hex(bytes)) << type_name(m);
-}
-
 TEST(PieV05CodecRoundTrip, EveryClientMessage) {
   const std::string binary("\x00\x01\xfe\xff\x80 text", 10);
   const std::vector<ClientMessage> all = {
@@ -274,16 +225,8 @@ TEST(PieV05CodecText, AnythingElseIsOther) {
 
 // ---- rejections -------------------------------------------------------------------------
 
-std::string client_error(std::string_view bytes) {
-  auto r = decode_client(bytes);
-  EXPECT_FALSE(r.ok());
-  return r.ok() ? std::string("<decoded>") : r.error();
-}
-std::string server_error(std::string_view bytes) {
-  auto r = decode_server(bytes);
-  EXPECT_FALSE(r.ok());
-  return r.ok() ? std::string("<decoded>") : r.error();
-}
+std::string client_error(std::string_view bytes) { return error_of(decode_client(bytes)); }
+std::string server_error(std::string_view bytes) { return error_of(decode_server(bytes)); }
 
 TEST(PieV05CodecReject, NotAMapOrNoType) {
   EXPECT_EQ(client_error(hex("92 01 02")), "message is not a msgpack map");
@@ -359,25 +302,17 @@ TEST(PieV05CodecReject, TruncatedAndTrailing) {
 }
 
 TEST(PieV05CodecReject, HostileInputIsBounded) {
-  std::string deep(100000, '\x91');
-  deep += '\x01';
-  EXPECT_NE(client_error(deep).find("not valid msgpack"), std::string::npos);
-  std::string deep_maps = cat({"81", kType});
-  for (int i = 0; i < 50000; ++i) deep_maps += hex("81 a1 61");
-  deep_maps += hex("01");
-  EXPECT_NE(server_error(deep_maps).find("not valid msgpack"), std::string::npos);
-  EXPECT_NE(server_error(hex("dd ffffffff 01")).find("not valid msgpack"), std::string::npos);
-  EXPECT_NE(server_error(hex("df ffffffff a1 61 01")).find("not valid msgpack"), std::string::npos);
+  for (const auto& f : unbounded_frames()) {
+    EXPECT_NE(client_error(f).find("not valid msgpack"), std::string::npos);
+    EXPECT_NE(server_error(f).find("not valid msgpack"), std::string::npos);
+  }
   EXPECT_NE(client_error(cat({"82", kType, "a4 70696e67", "a1 78", "c6 ffffffff 00"})).find("not valid msgpack"),
             std::string::npos);
   const std::string huge(kMaxFrameBytes + 1, '\xc0');
   EXPECT_NE(client_error(huge).find("exceeds the limit"), std::string::npos);
-  for (int a = 0; a < 256; ++a) {
-    for (int b = 0; b < 256; b += 17) {
-      std::string s{static_cast<char>(a), static_cast<char>(b)};
-      (void)decode_client(s);
-      (void)decode_server(s);
-    }
+  for (const auto& s : two_byte_frames()) {
+    (void)decode_client(s);
+    (void)decode_server(s);
   }
 }
 

@@ -1,9 +1,9 @@
+// Pie v0.2 codec: the messages of the v0.2 line, on the shared map machinery (pie/common/msgpack_map).
 #include "pie/v02/codec.hpp"
 
-#include <msgpack.hpp>
-
 #include <limits>
-#include <optional>
+
+#include "pie/common/msgpack_map.hpp"
 
 namespace pg::pie::v02 {
 
@@ -21,69 +21,10 @@ std::string event_name(std::uint32_t code) {
 
 namespace {
 
-// ---- encoding ---------------------------------------------------------------------------
-
-struct StringSink {
-  std::string out;
-  void write(const char* data, std::size_t n) { out.append(data, n); }
-};
-
-class MapWriter {
- public:
-  MapWriter(std::string_view type, std::uint32_t fields) : pk_(sink_) {
-    pk_.pack_map(fields + 1);
-    str("type", type);
-  }
-  MapWriter& str(std::string_view key, std::string_view v) {
-    pk_.pack_str(static_cast<std::uint32_t>(key.size())).pack_str_body(key.data(), key.size());
-    pk_.pack_str(static_cast<std::uint32_t>(v.size())).pack_str_body(v.data(), v.size());
-    return *this;
-  }
-  MapWriter& bin(std::string_view key, std::string_view v) {
-    k(key);
-    pk_.pack_bin(static_cast<std::uint32_t>(v.size())).pack_bin_body(v.data(), v.size());
-    return *this;
-  }
-  MapWriter& uint(std::string_view key, std::uint64_t v) {
-    k(key);
-    pk_.pack_uint64(v);
-    return *this;
-  }
-  MapWriter& boolean(std::string_view key, bool v) {
-    k(key);
-    v ? pk_.pack_true() : pk_.pack_false();
-    return *this;
-  }
-  MapWriter& strings(std::string_view key, const std::vector<std::string>& v) {
-    k(key);
-    pack_strings(v);
-    return *this;
-  }
-  msgpack::packer<StringSink>& raw_key(std::string_view key) {
-    k(key);
-    return pk_;
-  }
-  void pack_strings(const std::vector<std::string>& v) {
-    pk_.pack_array(static_cast<std::uint32_t>(v.size()));
-    for (const auto& s : v) pk_.pack_str(static_cast<std::uint32_t>(s.size())).pack_str_body(s.data(), s.size());
-  }
-  void pack_str(std::string_view s) {
-    pk_.pack_str(static_cast<std::uint32_t>(s.size())).pack_str_body(s.data(), s.size());
-  }
-  std::string take() { return std::move(sink_.out); }
-
- private:
-  void k(std::string_view key) { pk_.pack_str(static_cast<std::uint32_t>(key.size())).pack_str_body(key.data(), key.size()); }
-  StringSink sink_;
-  msgpack::packer<StringSink> pk_;
-};
-
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
+using msgpack_map::Fields;
+using msgpack_map::finish;
+using msgpack_map::MapWriter;
+using msgpack_map::Overloaded;
 
 template <typename Launch>
 std::string encode_launch(std::string_view type, const Launch& m) {
@@ -95,106 +36,17 @@ std::string encode_launch(std::string_view type, const Launch& m) {
       .take();
 }
 
-template <typename Chunked>
-MapWriter& chunk_fields(MapWriter& w, const Chunked& m) {
-  return w.uint("chunk_index", m.chunk_index).uint("total_chunks", m.total_chunks).bin("chunk_data", m.chunk_data);
-}
-
-// ---- decoding ---------------------------------------------------------------------------
-
-class Fields {
- public:
-  Fields(const msgpack::object& map, std::string_view type) : map_(map.via.map), type_(type) {}
-
-  const msgpack::object* find(std::string_view key) const {
-    for (std::uint32_t i = 0; i < map_.size; ++i) {
-      const auto& k = map_.ptr[i].key;
-      if (k.type == msgpack::type::STR && std::string_view(k.via.str.ptr, k.via.str.size) == key)
-        return &map_.ptr[i].val;
-    }
-    return nullptr;
-  }
-  const msgpack::object& need(std::string_view key) {
-    const auto* o = find(key);
-    if (!o) fail(key, "is missing");
-    return o ? *o : nil_;
-  }
-  std::string str(std::string_view key) {
-    const auto& o = need(key);
-    if (!ok_) return {};
-    if (o.type != msgpack::type::STR) return fail(key, "must be a string"), std::string{};
-    return std::string(o.via.str.ptr, o.via.str.size);
-  }
-  std::string bytes(std::string_view key) {
-    const auto& o = need(key);
-    if (!ok_) return {};
-    if (o.type == msgpack::type::BIN) return std::string(o.via.bin.ptr, o.via.bin.size);
-    if (o.type == msgpack::type::STR) return std::string(o.via.str.ptr, o.via.str.size);
-    return fail(key, "must be bytes"), std::string{};
-  }
-  std::uint64_t uint(std::string_view key, std::uint64_t max = std::numeric_limits<std::uint64_t>::max()) {
-    const auto& o = need(key);
-    if (!ok_) return 0;
-    if (o.type != msgpack::type::POSITIVE_INTEGER) return fail(key, "must be an unsigned integer"), 0;
-    if (o.via.u64 > max) return fail(key, "is out of range"), 0;
-    return o.via.u64;
-  }
-  std::uint32_t u32(std::string_view key) {
-    return static_cast<std::uint32_t>(uint(key, std::numeric_limits<std::uint32_t>::max()));
-  }
-  std::uint64_t uint_or(std::string_view key, std::uint64_t dflt,
-                        std::uint64_t max = std::numeric_limits<std::uint64_t>::max()) {
-    return find(key) ? uint(key, max) : dflt;
-  }
-  std::string str_or(std::string_view key, std::string dflt) { return find(key) ? str(key) : dflt; }
-  bool boolean(std::string_view key) {
-    const auto& o = need(key);
-    if (!ok_) return false;
-    if (o.type != msgpack::type::BOOLEAN) return fail(key, "must be a boolean"), false;
-    return o.via.boolean;
-  }
-  std::vector<std::string> strings(std::string_view key) {
-    const auto& o = need(key);
-    if (!ok_) return {};
-    return strings_of(o, key);
-  }
-  std::vector<std::string> strings_of(const msgpack::object& o, std::string_view key) {
-    std::vector<std::string> out;
-    if (o.type != msgpack::type::ARRAY) return fail(key, "must be an array of strings"), out;
-    out.reserve(o.via.array.size);
-    for (std::uint32_t i = 0; i < o.via.array.size; ++i) {
-      const auto& e = o.via.array.ptr[i];
-      if (e.type != msgpack::type::STR) return fail(key, "must be an array of strings"), out;
-      out.emplace_back(e.via.str.ptr, e.via.str.size);
-    }
-    return out;
-  }
-  void fail(std::string_view key, std::string_view what) {
-    if (ok_) error_ = std::string(type_) + ": field '" + std::string(key) + "' " + std::string(what);
-    ok_ = false;
-  }
-  void fail_msg(std::string msg) {
-    if (ok_) error_ = std::move(msg);
-    ok_ = false;
-  }
-  bool ok() const { return ok_; }
-  const std::string& error() const { return error_; }
-
- private:
-  const msgpack::object_map& map_;
-  std::string_view type_;
-  bool ok_ = true;
-  std::string error_;
-  msgpack::object nil_;
-};
-
-template <typename T>
-Result<T> finish(Fields& f, T value) {
-  if (!f.ok()) return make_error(f.error());
-  return value;
-}
-
 // upload_blob and download_blob carry the same fields.
+template <typename Blob>
+std::string encode_blob_chunk(std::string_view type, const Blob& m) {
+  return MapWriter(type, 6)
+      .uint("corr_id", m.corr_id)
+      .str("instance_id", m.instance_id)
+      .str("blob_hash", m.blob_hash)
+      .chunk(m)
+      .take();
+}
+
 template <typename Blob>
 Blob read_blob_chunk(Fields& f) {
   Blob m;
@@ -214,23 +66,9 @@ msgpack::unpack_limit frame_limits() {
                                /*ext*/ 0, /*depth*/ 8);
 }
 
-Result<msgpack::object_handle> unpack_map(std::string_view bytes, std::string& type) {
+Result<msgpack::object_handle> unpack_frame(std::string_view bytes, std::string& type) {
   if (bytes.size() > kMaxFrameBytes) return make_error("frame of " + std::to_string(bytes.size()) + " bytes exceeds the limit");
-  msgpack::object_handle oh;
-  try {
-    std::size_t off = 0;
-    oh = msgpack::unpack(bytes.data(), bytes.size(), off, nullptr, nullptr, frame_limits());
-    if (off != bytes.size()) return make_error("trailing bytes after the msgpack value");
-  } catch (const std::exception& e) {
-    return make_error(std::string("not valid msgpack: ") + e.what());
-  }
-  const auto& o = oh.get();
-  if (o.type != msgpack::type::MAP) return make_error("message is not a msgpack map");
-  Fields f(o, "message");
-  const auto* t = f.find("type");
-  if (!t || t->type != msgpack::type::STR) return make_error("message has no string field 'type'");
-  type.assign(t->via.str.ptr, t->via.str.size);
-  return oh;
+  return msgpack_map::unpack_map(bytes, frame_limits(), type);
 }
 
 }  // namespace
@@ -265,9 +103,12 @@ std::string encode(const ClientMessage& msg) {
             return MapWriter(type, 3).uint("corr_id", m.corr_id).str("subject", m.subject).str("record", m.record).take();
           },
           [&](const UploadProgram& m) {
-            MapWriter w(type, 6);
-            w.uint("corr_id", m.corr_id).str("program_hash", m.program_hash).str("manifest", m.manifest);
-            return chunk_fields(w, m).take();
+            return MapWriter(type, 6)
+                .uint("corr_id", m.corr_id)
+                .str("program_hash", m.program_hash)
+                .str("manifest", m.manifest)
+                .chunk(m)
+                .take();
           },
           [&](const LaunchInstance& m) { return encode_launch(type, m); },
           [&](const LaunchInstanceFromRegistry& m) { return encode_launch(type, m); },
@@ -285,11 +126,7 @@ std::string encode(const ClientMessage& msg) {
           [&](const SignalInstance& m) {
             return MapWriter(type, 2).str("instance_id", m.instance_id).str("message", m.message).take();
           },
-          [&](const UploadBlob& m) {
-            MapWriter w(type, 6);
-            w.uint("corr_id", m.corr_id).str("instance_id", m.instance_id).str("blob_hash", m.blob_hash);
-            return chunk_fields(w, m).take();
-          },
+          [&](const UploadBlob& m) { return encode_blob_chunk(type, m); },
           [&](const TerminateInstance& m) {
             return MapWriter(type, 2).uint("corr_id", m.corr_id).str("instance_id", m.instance_id).take();
           },
@@ -322,11 +159,7 @@ std::string encode(const ServerMessage& msg) {
             w.pack_str(m.text);
             return w.take();
           },
-          [&](const DownloadBlob& m) {
-            MapWriter w(type, 6);
-            w.uint("corr_id", m.corr_id).str("instance_id", m.instance_id).str("blob_hash", m.blob_hash);
-            return chunk_fields(w, m).take();
-          },
+          [&](const DownloadBlob& m) { return encode_blob_chunk(type, m); },
           [&](const LiveInstances& m) {
             MapWriter w(type, 2);
             w.uint("corr_id", m.corr_id);
@@ -350,7 +183,7 @@ std::string encode(const ServerMessage& msg) {
 
 Result<ClientMessage> decode_client(std::string_view bytes) {
   std::string type;
-  auto oh = unpack_map(bytes, type);
+  auto oh = unpack_frame(bytes, type);
   if (!oh) return make_error(oh.error());
   Fields f(oh->get(), type);
   auto launch = [&](auto m) -> Result<ClientMessage> {
@@ -408,7 +241,7 @@ Result<ClientMessage> decode_client(std::string_view bytes) {
 
 Result<ServerMessage> decode_server(std::string_view bytes) {
   std::string type;
-  auto oh = unpack_map(bytes, type);
+  auto oh = unpack_frame(bytes, type);
   if (!oh) return make_error(oh.error());
   Fields f(oh->get(), type);
   auto reply = [&](auto m) -> Result<ServerMessage> {

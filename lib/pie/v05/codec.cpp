@@ -1,161 +1,38 @@
-// Pie 0.5-line codec. Same shape as the v0.2 codec (pie/v02/codec.cpp): a MapWriter that emits
-// one map with "type" first, and a Fields reader whose first failure names the type and field.
+// Pie 0.5-line codec: the messages of the 0.5 line, on the map machinery it shares with the
+// v0.2 codec (pie/common/msgpack_map), and the edge's JSON text frames.
 #include "pie/v05/codec.hpp"
 
-#include <msgpack.hpp>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <iterator>
-#include <limits>
+
+#include "pie/common/msgpack_map.hpp"
 
 namespace pg::pie::v05 {
 
 namespace {
 
-// ---- encoding ---------------------------------------------------------------------------
+using msgpack_map::count;
+using msgpack_map::Fields;
+using msgpack_map::finish;
+using msgpack_map::MapWriter;
+using msgpack_map::Overloaded;
 
-struct StringSink {
-  std::string out;
-  void write(const char* data, std::size_t n) { out.append(data, n); }
-};
-
-class MapWriter {
- public:
-  MapWriter(std::string_view type, std::uint32_t fields) : pk_(sink_) {
-    pk_.pack_map(fields + 1);
-    str("type", type);
-  }
-  MapWriter& str(std::string_view key, std::string_view v) {
-    k(key);
-    pk_.pack_str(static_cast<std::uint32_t>(v.size())).pack_str_body(v.data(), v.size());
-    return *this;
-  }
-  /// Optional fields are omitted when absent (the caller counted them in `fields`).
-  MapWriter& opt_str(std::string_view key, const std::optional<std::string>& v) {
-    return v ? str(key, *v) : *this;
-  }
-  MapWriter& bin(std::string_view key, std::string_view v) {
-    k(key);
-    pk_.pack_bin(static_cast<std::uint32_t>(v.size())).pack_bin_body(v.data(), v.size());
-    return *this;
-  }
-  MapWriter& uint(std::string_view key, std::uint64_t v) {
-    k(key);
-    pk_.pack_uint64(v);
-    return *this;
-  }
-  MapWriter& boolean(std::string_view key, bool v) {
-    k(key);
-    v ? pk_.pack_true() : pk_.pack_false();
-    return *this;
-  }
-  template <typename Chunked>
-  MapWriter& chunk(const Chunked& m) {
-    return uint("chunk_index", m.chunk_index).uint("total_chunks", m.total_chunks).bin("chunk_data", m.chunk_data);
-  }
-  std::string take() { return std::move(sink_.out); }
-
- private:
-  void k(std::string_view key) { pk_.pack_str(static_cast<std::uint32_t>(key.size())).pack_str_body(key.data(), key.size()); }
-  StringSink sink_;
-  msgpack::packer<StringSink> pk_;
-};
-
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
-
-std::uint32_t count(const std::optional<std::string>& o) { return o ? 1 : 0; }
-
-// ---- decoding ---------------------------------------------------------------------------
-
-class Fields {
- public:
-  Fields(const msgpack::object& map, std::string_view type) : map_(map.via.map), type_(type) {}
-
-  const msgpack::object* find(std::string_view key) const {
-    for (std::uint32_t i = 0; i < map_.size; ++i) {
-      const auto& k = map_.ptr[i].key;
-      if (k.type == msgpack::type::STR && std::string_view(k.via.str.ptr, k.via.str.size) == key)
-        return &map_.ptr[i].val;
-    }
-    return nullptr;
-  }
-  const msgpack::object& need(std::string_view key) {
-    const auto* o = find(key);
-    if (!o) fail(key, "is missing");
-    return o ? *o : nil_;
-  }
-  std::string str(std::string_view key) {
-    const auto& o = need(key);
-    if (!ok_) return {};
-    if (o.type != msgpack::type::STR) return fail(key, "must be a string"), std::string{};
-    return std::string(o.via.str.ptr, o.via.str.size);
-  }
-  /// Absent or nil: nullopt; otherwise a string.
-  std::optional<std::string> opt_str(std::string_view key) {
-    const auto* o = find(key);
-    if (!ok_ || !o || o->type == msgpack::type::NIL) return std::nullopt;
-    if (o->type != msgpack::type::STR) return fail(key, "must be a string or nil"), std::nullopt;
-    return std::string(o->via.str.ptr, o->via.str.size);
-  }
-  /// msgpack bin; a str is accepted too (its bytes), as the v0.2 codec does. An ext (what the npm
-  /// client makes of a Uint8Array) is refused with a hint.
-  std::string bytes(std::string_view key) {
-    const auto& o = need(key);
-    if (!ok_) return {};
-    if (o.type == msgpack::type::BIN) return std::string(o.via.bin.ptr, o.via.bin.size);
-    if (o.type == msgpack::type::STR) return std::string(o.via.str.ptr, o.via.str.size);
-    if (o.type == msgpack::type::EXT)
-      return fail(key, "must be bytes (msgpack bin), got an ext (a Uint8Array? send a Buffer)"), std::string{};
-    return fail(key, "must be bytes (msgpack bin)"), std::string{};
-  }
-  std::uint64_t uint(std::string_view key, std::uint64_t max = std::numeric_limits<std::uint64_t>::max()) {
-    const auto& o = need(key);
-    if (!ok_) return 0;
-    if (o.type != msgpack::type::POSITIVE_INTEGER) return fail(key, "must be an unsigned integer"), 0;
-    if (o.via.u64 > max) return fail(key, "is out of range"), 0;
-    return o.via.u64;
-  }
-  std::uint32_t u32(std::string_view key) {
-    return static_cast<std::uint32_t>(uint(key, std::numeric_limits<std::uint32_t>::max()));
-  }
-  bool boolean(std::string_view key) {
-    const auto& o = need(key);
-    if (!ok_) return false;
-    if (o.type != msgpack::type::BOOLEAN) return fail(key, "must be a boolean"), false;
-    return o.via.boolean;
-  }
-  void fail(std::string_view key, std::string_view what) {
-    if (ok_) error_ = std::string(type_) + ": field '" + std::string(key) + "' " + std::string(what);
-    ok_ = false;
-  }
-  bool ok() const { return ok_; }
-  const std::string& error() const { return error_; }
-
- private:
-  const msgpack::object_map& map_;
-  std::string_view type_;
-  bool ok_ = true;
-  std::string error_;
-  msgpack::object nil_;
-};
-
-template <typename T>
-Result<T> finish(Fields& f, T value) {
-  if (!f.ok()) return make_error(f.error());
-  return value;
+/// msgpack bin; a str is accepted too (its bytes), as the v0.2 codec does. An ext (what the npm
+/// client makes of a Uint8Array) is refused with a hint.
+std::string chunk_bytes(Fields& f, std::string_view key) {
+  const auto* o = f.find(key);
+  if (f.ok() && o && o->type == msgpack::type::EXT)
+    return f.fail(key, "must be bytes (msgpack bin), got an ext (a Uint8Array? send a Buffer)"), std::string{};
+  return f.bytes(key, "must be bytes (msgpack bin)");
 }
 
 template <typename Chunked>
 void read_chunk(Fields& f, Chunked& m) {
   m.chunk_index = f.uint("chunk_index");
   m.total_chunks = f.uint("total_chunks");
-  m.chunk_data = f.bytes("chunk_data");
+  m.chunk_data = chunk_bytes(f, "chunk_data");
 }
 
 // A message has a handful of fields and no arrays; depth beyond 4 is never legitimate.
@@ -164,25 +41,11 @@ msgpack::unpack_limit frame_limits() {
                                /*ext*/ kMaxFrameBytes, /*depth*/ 8);
 }
 
-Result<msgpack::object_handle> unpack_map(std::string_view bytes, std::string& type) {
+Result<msgpack::object_handle> unpack_frame(std::string_view bytes, std::string& type) {
   if (bytes.size() > kMaxFrameBytes)
     return make_error("frame of " + std::to_string(bytes.size()) + " bytes exceeds the limit of " +
                       std::to_string(kMaxFrameBytes));
-  msgpack::object_handle oh;
-  try {
-    std::size_t off = 0;
-    oh = msgpack::unpack(bytes.data(), bytes.size(), off, nullptr, nullptr, frame_limits());
-    if (off != bytes.size()) return make_error("trailing bytes after the msgpack value");
-  } catch (const std::exception& e) {
-    return make_error(std::string("not valid msgpack: ") + e.what());
-  }
-  const auto& o = oh.get();
-  if (o.type != msgpack::type::MAP) return make_error("message is not a msgpack map");
-  Fields f(o, "message");
-  const auto* t = f.find("type");
-  if (!t || t->type != msgpack::type::STR) return make_error("message has no string field 'type'");
-  type.assign(t->via.str.ptr, t->via.str.size);
-  return oh;
+  return msgpack_map::unpack_map(bytes, frame_limits(), type);
 }
 
 /// Deepest nesting of JSON arrays/objects in `text` (strings skipped), stopping past `limit`.
@@ -301,7 +164,7 @@ std::string encode(const ServerMessage& msg) {
 
 Result<ClientMessage> decode_client(std::string_view bytes) {
   std::string type;
-  auto oh = unpack_map(bytes, type);
+  auto oh = unpack_frame(bytes, type);
   if (!oh) return make_error(oh.error());
   Fields f(oh->get(), type);
   if (type == "auth_identify") return finish<ClientMessage>(f, AuthIdentify{f.u32("corr_id"), f.str("username")});
@@ -363,7 +226,7 @@ Result<ClientMessage> decode_client(std::string_view bytes) {
 
 Result<ServerMessage> decode_server(std::string_view bytes) {
   std::string type;
-  auto oh = unpack_map(bytes, type);
+  auto oh = unpack_frame(bytes, type);
   if (!oh) return make_error(oh.error());
   Fields f(oh->get(), type);
   if (type == "response") {
