@@ -269,16 +269,38 @@ TEST(Pie05Gateway, FanOutAcrossTwo05Servers) {
 TEST(Pie05Cluster, KilledServerFailsOverWithinTheRetryBudget) {
   ClusterOptions o;
   o.sims = 2;
-  o.sim_args = {kSim05, kSim05};
+  // sim0 answers slowly, so that launches are still pending on it when it dies.
+  o.sim_args = {{"--protocol", "0.5", "--reply-delay-ms", "150"}, kSim05};
   o.server_yaml = {kServer05, kServer05};
   o.rest_yaml = "cluster: {ping_interval: 500ms, ping_timeout: 2s, server_lost_after: 2s, retry_budget: 2}\n"
                 "endpoints:\n"
+                "  - {name: sleep_async, kind: get, async: true, inferlet: std/sleep@0.1.0, params: [{name: ms, type: int}],"
+                " timeout: 60s}\n"
                 "  - {name: echo, kind: get, inferlet: std/echo@0.1.0, params: [{name: text}]}\n";
   ClusterStack st(o);
   auto c = st.client();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 30; ++i) ids.push_back(parse(c.get("/sleep_async?ms=1500").body)["result"].value("ID", ""));
+  ASSERT_TRUE(ClusterStack::eventually([&] { return st.server("sim0")["launching"].get<int>() >= 1; }, 10s))
+      << st.servers().dump();
   st.kill_sim(0);
-  // Every call is answered by sim1: launches that met the dead server went on to the other.
-  for (int i = 0; i < 20; ++i) {
+  // Launches pending on sim0 went on to sim1; what already ran on sim0 fails with the clear error.
+  int completed = 0, lost = 0;
+  for (const auto& id : ids) {
+    auto p = wait_probe(c, id);
+    ASSERT_NE(p.value("status", ""), "in_progress") << p.dump();
+    if (p["status"] == "completed") {
+      ++completed;
+      continue;
+    }
+    auto j = job(c, id);
+    EXPECT_EQ(j["error"]["type"], "PieSessionLost") << j.dump();
+    EXPECT_EQ(j.value("server", ""), "sim0") << j.dump();
+    ++lost;
+  }
+  EXPECT_EQ(completed + lost, 30);
+  EXPECT_GE(completed, 15) << "sim1's share and sim0's pending launches";
+  for (int i = 0; i < 10; ++i) {
     auto r = c.get("/echo?text=n" + std::to_string(i));
     ASSERT_EQ(r.status, 200) << r.body << st.servers().dump();
   }
