@@ -114,16 +114,12 @@ class PieSession05Test : public ::testing::Test {
   // Launches and waits for the launch reply; returns the process id ("" on failure).
   std::string launch(const Session::Ptr& s, const std::shared_ptr<Recorder>& rec, std::string inferlet,
                      std::string input = "{}") {
-    Reply r;
-    LaunchRequest req;
-    req.inferlet = std::move(inferlet);
-    req.input = std::move(input);
-    s->launch(std::move(req), Recorder::sink(rec), r.cb());
-    EXPECT_TRUE(run_until([&] { return r.ready(); }));
+    auto r = launch_reply(s, rec, std::move(inferlet), std::move(input));
     EXPECT_TRUE(r.ok()) << r.text();
     return r.ok() ? r.r->value() : std::string();
   }
 
+  // Launches and waits for the launch reply, whatever it is.
   Reply launch_reply(const Session::Ptr& s, const std::shared_ptr<Recorder>& rec, std::string inferlet,
                      std::string input = "{}") {
     Reply r;
