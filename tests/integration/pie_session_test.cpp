@@ -6,9 +6,6 @@
 #include <utility>  // before Asio with C++20
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/websocket.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -23,68 +20,19 @@
 #include "hash/blake3.hpp"
 #include "pie/session.hpp"
 #include "pie/v02/codec.hpp"
+#include "support/pie_session_recorder.hpp"
 #include "support/process.hpp"
+#include "support/scripted_ws_server.hpp"
 
 namespace pg::pie {
 namespace {
 
 namespace net = boost::asio;
-namespace beast = boost::beast;
-namespace websocket = beast::websocket;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-// What one instance produced, in order ("out:..", "err:..", "msg:..", "blob:..", "end:..").
-struct Recorder {
-  std::vector<std::string> log;
-  std::string out, err;
-  std::vector<std::string> out_chunks, messages;
-  std::vector<std::pair<std::string, std::string>> blobs;
-  std::optional<InstanceEnd> end;
-  std::string end_message;
-  int ends = 0;
-  std::function<void()> on_first_stdout;
-
-  static InstanceSink sink(const std::shared_ptr<Recorder>& r) {
-    InstanceSink s;
-    s.on_stdout = [r](std::string_view t) {
-      r->log.push_back("out:" + std::string(t));
-      r->out += t;
-      r->out_chunks.emplace_back(t);
-      if (auto f = std::exchange(r->on_first_stdout, nullptr)) f();
-    };
-    s.on_stderr = [r](std::string_view t) {
-      r->log.push_back("err:" + std::string(t));
-      r->err += t;
-    };
-    s.on_message = [r](std::string_view t) {
-      r->log.push_back("msg:" + std::string(t));
-      r->messages.emplace_back(t);
-    };
-    s.on_blob = [r](std::string_view hash, std::string bytes) {
-      r->log.push_back("blob:" + std::string(hash));
-      r->blobs.emplace_back(std::string(hash), std::move(bytes));
-    };
-    s.on_end = [r](InstanceEnd e, std::string_view m) {
-      r->log.push_back(std::string("end:") + to_string(e));
-      r->end = e;
-      r->end_message = std::string(m);
-      ++r->ends;
-    };
-    return s;
-  }
-};
-
-// A `done` callback's result, filled later.
-struct Reply {
-  std::optional<Result<std::string>> r;
-  Session::Done cb() {
-    return [this](Result<std::string> x) { r.emplace(std::move(x)); };
-  }
-  bool ready() const { return r.has_value(); }
-  bool ok() const { return r && r->ok(); }
-  std::string text() const { return !r ? "<pending>" : r->ok() ? r->value() : "error: " + r->error(); }
-};
+using test::Recorder;
+using test::Reply;
 
 class PieSessionTest : public ::testing::Test {
  protected:
@@ -478,35 +426,19 @@ TEST_F(PieSessionTest, DroppingTheLastReferenceWhileBusyIsSafe) {
 
 // ---- a scripted in-process server -------------------------------------------------------
 
-// Accepts one WebSocket connection on its own thread and runs `script` over it synchronously.
+// The v0.2 messages over the shared scripted server (support/scripted_ws_server.hpp): accepts one
+// WebSocket connection on its own thread and runs `script` over it synchronously.
 class ScriptedServer {
  public:
-  using Ws = websocket::stream<net::ip::tcp::socket>;
-  explicit ScriptedServer(std::function<void(ScriptedServer&)> script)
-      : acceptor_(io_, {net::ip::make_address("127.0.0.1"), 0}), script_(std::move(script)) {
-    port_ = acceptor_.local_endpoint().port();
-    thread_ = std::thread([this] {
-      try {
-        ws_.emplace(acceptor_.accept());
-        ws_->accept();
-        ws_->binary(true);
-        script_(*this);
-      } catch (const std::exception& e) {
-        error_ = e.what();
-      }
-    });
+  explicit ScriptedServer(std::function<void(ScriptedServer&)> script) {
+    ws_.start([this, script = std::move(script)] { script(*this); });
   }
-  ~ScriptedServer() {
-    if (thread_.joinable()) thread_.join();
-  }
-  std::uint16_t port() const { return port_; }
-  void join() { thread_.join(); }
-  const std::string& error() const { return error_; }
+  std::uint16_t port() const { return ws_.port(); }
+  void join() { ws_.join(); }
+  std::string error() const { return ws_.error(); }
 
   v02::ClientMessage read() {
-    beast::flat_buffer buf;
-    ws_->read(buf);
-    auto m = v02::decode_client(beast::buffers_to_string(buf.data()));
+    auto m = v02::decode_client(ws_.read_binary());
     if (!m) throw std::runtime_error("server got undecodable message: " + m.error());
     return std::move(m).value();
   }
@@ -517,35 +449,17 @@ class ScriptedServer {
     return std::get<T>(m);
   }
   void send(const v02::ServerMessage& m) { send_raw(v02::encode(m)); }
-  void send_raw(const std::string& bytes) {
-    ws_->binary(true);
-    ws_->write(net::buffer(bytes));
-  }
-  void send_text(const std::string& text) {
-    ws_->text(true);
-    ws_->write(net::buffer(text));
-    ws_->binary(true);
-  }
+  void send_raw(const std::string& bytes) { ws_.send_binary(bytes); }
+  void send_text(const std::string& text) { ws_.send_text(text); }
   void authenticate() {
     auto id = read_as<v02::Identification>();
     send(v02::Response{id.corr_id, true, "Authenticated (Engine disabled authentication)"});
   }
   // Reads until the client closes.
-  void drain() {
-    try {
-      for (;;) read();
-    } catch (const std::exception&) {
-    }
-  }
+  void drain() { ws_.drain(); }
 
  private:
-  net::io_context io_;
-  net::ip::tcp::acceptor acceptor_;
-  std::optional<Ws> ws_;
-  std::function<void(ScriptedServer&)> script_;
-  std::uint16_t port_ = 0;
-  std::thread thread_;
-  std::string error_;
+  test::ScriptedWsServer ws_;
 };
 
 class PieSessionScripted : public PieSessionTest {};
