@@ -10,17 +10,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include "pie/auth/ssh_key.hpp"
+#include "pie/auth/challenge.hpp"
 #include "pie/v02/connection.hpp"
-#include "value/base64.hpp"
 
 namespace pg::pie::v02 {
-
-namespace {
-bool accepted(const std::string& reply) {
-  return reply.starts_with("Authenticated") || reply == "Already authenticated";
-}
-}  // namespace
 
 void Connection::begin_auth() {
   const auto& a = opts_.auth;
@@ -40,32 +33,25 @@ void Connection::begin_auth() {
 void Connection::on_auth_reply(Result<std::string> r) {
   if (state_ != State::Authenticating) return;
   if (!r) return fail_start("authentication failed: " + r.error());
-  if (opts_.auth.kind == AuthConfig::Kind::Token || accepted(*r)) return open_session(*r);
+  if (opts_.auth.kind == AuthConfig::Kind::Token || auth::accepted_at_once(*r)) return open_session(*r);
   // Any other reply is a challenge to sign: this server has authentication enabled.
   if (opts_.auth.kind != AuthConfig::Kind::Key) return fail_start("server requires public-key authentication");
   answer_challenge(*r);
 }
 
 void Connection::answer_challenge(const std::string& challenge_b64) {
-  const auto& key = *opts_.auth.key;
-  auto challenge = base64_decode(challenge_b64);
-  if (!challenge) return fail_start("authentication failed: the server's challenge is not base64: " + challenge.error());
-  auto sig = key.sign(*challenge);
-  if (!sig) return fail_start("authentication failed: " + sig.error());
+  auto sig = auth::answer_challenge(*opts_.auth.key, challenge_b64);
+  if (!sig) return fail_start(sig.error());
   auto on_reply = [w = weak()](Result<std::string> r) {
     if (auto self = w.lock()) self->on_signature_reply(std::move(r));
   };
   const auto id = expect_reply(pending("response", std::move(on_reply), /*internal=*/true), opts_.auth_timeout);
-  send(Signature{id, base64_encode(*sig)});
+  send(Signature{id, std::move(sig).value()});
 }
 
 void Connection::on_signature_reply(Result<std::string> r) {
   if (state_ != State::Authenticating) return;
-  if (!r) {
-    const auto& key = *opts_.auth.key;
-    return fail_start("authentication failed: the server refused user '" + opts_.auth.username + "' with " +
-                      key.type() + " key " + key.fingerprint() + ": " + r.error());
-  }
+  if (!r) return fail_start(auth::refused_key(*opts_.auth.key, opts_.auth.username, r.error()));
   open_session(*r);
 }
 

@@ -12,17 +12,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include "pie/auth/ssh_key.hpp"
+#include "pie/auth/challenge.hpp"
 #include "pie/v05/connection.hpp"
-#include "value/base64.hpp"
 
 namespace pg::pie::v05 {
-
-namespace {
-bool accepted(const std::string& reply) {
-  return reply.starts_with("Authenticated") || reply == "Already authenticated";
-}
-}  // namespace
 
 void Connection::begin_auth() {
   const auto& a = opts_.auth;
@@ -38,7 +31,7 @@ void Connection::begin_auth() {
 void Connection::on_identify_reply(Result<std::string> r) {
   if (state_ != State::Authenticating) return;
   const auto kind = opts_.auth.kind;
-  if (r && accepted(*r)) return open_session(*r);
+  if (r && auth::accepted_at_once(*r)) return open_session(*r);
   if (kind == AuthConfig::Kind::Token) return send_token();
   if (!r) return fail_start("authentication failed: " + r.error());
   // Any other reply is a challenge to sign: a 0.4.0 server with authentication enabled.
@@ -47,16 +40,13 @@ void Connection::on_identify_reply(Result<std::string> r) {
 }
 
 void Connection::answer_challenge(const std::string& challenge_b64) {
-  const auto& key = *opts_.auth.key;
-  auto challenge = base64_decode(challenge_b64);
-  if (!challenge) return fail_start("authentication failed: the server's challenge is not base64: " + challenge.error());
-  auto sig = key.sign(*challenge);
-  if (!sig) return fail_start("authentication failed: " + sig.error());
+  auto sig = auth::answer_challenge(*opts_.auth.key, challenge_b64);
+  if (!sig) return fail_start(sig.error());
   auto on_reply = [w = weak()](Result<std::string> r) {
     if (auto self = w.lock()) self->on_final_auth_reply("auth_prove", std::move(r));
   };
   const auto id = expect_reply(pending("response", std::move(on_reply), /*internal=*/true), opts_.auth_timeout);
-  send(AuthProve{id, base64_encode(*sig)});
+  send(AuthProve{id, std::move(sig).value()});
 }
 
 void Connection::send_token() {
@@ -71,11 +61,8 @@ void Connection::send_token() {
 void Connection::on_final_auth_reply(const char* step, Result<std::string> r) {
   if (state_ != State::Authenticating) return;
   if (r) return open_session(*r);
-  if (std::string_view(step) == "auth_prove") {
-    const auto& key = *opts_.auth.key;
-    return fail_start("authentication failed: the server refused user '" + opts_.auth.username + "' with " +
-                      key.type() + " key " + key.fingerprint() + ": " + r.error());
-  }
+  if (std::string_view(step) == "auth_prove")
+    return fail_start(auth::refused_key(*opts_.auth.key, opts_.auth.username, r.error()));
   fail_start("authentication failed: the server refused the token: " + r.error());
 }
 
