@@ -188,25 +188,14 @@ void Conversation::on_query(const v02::Query& m) {
 // ---- program uploads ----------------------------------------------------------------------
 
 void Conversation::on_upload_program(v02::UploadProgram& m) {
-  auto fail = [&](std::string reason) {
-    program_upload_.reset();
-    reply(m.corr_id, false, std::move(reason));
-  };
-  if (m.chunk_data.size() > v02::kChunkSize)
-    return fail("Chunk size " + std::to_string(m.chunk_data.size()) + " exceeds limit " + std::to_string(v02::kChunkSize));
-  if (!program_upload_) {
-    auto up = ChunkedUpload::begin(m.program_hash, m.chunk_index, m.total_chunks);
-    if (!up) return fail(up.error());
-    program_upload_.emplace(std::move(up).value());
-  }
-  if (auto err = program_upload_->add(m.chunk_index, m.total_chunks, m.chunk_data)) return fail(*err);
-  if (!program_upload_->complete()) return;
-  if (auto err = program_upload_->verify()) return fail(*err);
+  auto done = feed_program_chunk(program_upload_, m.program_hash, m.chunk_index, m.total_chunks, m.chunk_data,
+                                 v02::kChunkSize);
+  if (!done) return reply(m.corr_id, false, done.error());
+  if (!*done) return;  // more chunks are due
   auto name = parse_manifest(m.manifest);
-  if (!name) return fail(name.error());
-  const auto hash = program_upload_->hash();
+  if (!name) return reply(m.corr_id, false, name.error());
+  const auto hash = (*done)->hash();
   world_.programs.add(UploadedProgram{*name, hash, pg::hash::blake3_hex(m.manifest)});
-  program_upload_.reset();
   spdlog::info("program {} uploaded ({})", name->full(), hash);
   reply(m.corr_id, true, hash);
 }

@@ -111,27 +111,17 @@ void Conversation05::on_check(const v05::CheckProgram& m) {
 }
 
 void Conversation05::on_add_program(v05::AddProgram& m) {
-  auto fail = [&](std::string reason) {
-    program_upload_.reset();
-    reply(m.corr_id, false, std::move(reason));
-  };
-  if (m.chunk_data.size() > v05::kChunkSize)
-    return fail("Chunk size " + std::to_string(m.chunk_data.size()) + " exceeds limit " + std::to_string(v05::kChunkSize));
-  if (!program_upload_) {
-    auto up = ChunkedUpload::begin(m.program_hash, m.chunk_index, m.total_chunks);
-    if (!up) return fail(up.error());
-    program_upload_.emplace(std::move(up).value());
-  }
-  if (auto err = program_upload_->add(m.chunk_index, m.total_chunks, m.chunk_data)) return fail(*err);
-  if (!program_upload_->complete()) return;
-  if (auto err = program_upload_->verify()) return fail(*err);
+  auto done = feed_program_chunk(program_upload_, m.program_hash, m.chunk_index, m.total_chunks, m.chunk_data,
+                                 v05::kChunkSize);
+  if (!done) return reply(m.corr_id, false, done.error());
+  if (!*done) return;  // more chunks are due
   auto name = parse_manifest(m.manifest);  // "x" and "std/x" both come back as "std/x"
-  if (!name) return fail(name.error());
+  if (!name) return reply(m.corr_id, false, name.error());
   if (name->name.rfind("std/", 0) != 0)
-    return fail("Failed to parse manifest: package name '" + name->name + "' has a namespace (0.5 names have none)");
+    return reply(m.corr_id, false,
+                 "Failed to parse manifest: package name '" + name->name + "' has a namespace (0.5 names have none)");
   name->name.erase(0, 4);
-  const auto hash = program_upload_->hash();
-  program_upload_.reset();
+  const auto hash = (*done)->hash();
   if (const auto* kept = world_.programs.find(name->full()); kept && !m.force_overwrite)
     return reply(m.corr_id, true, kept->hash);  // an existing name@version is kept: still success
   world_.programs.add(UploadedProgram{*name, hash, pg::hash::blake3_hex(m.manifest)});

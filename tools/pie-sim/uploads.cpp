@@ -60,4 +60,26 @@ pg::Result<ProgramName> parse_manifest(std::string_view manifest) {
   return out;
 }
 
+pg::Result<std::optional<ChunkedUpload>> feed_program_chunk(std::optional<ChunkedUpload>& slot, const std::string& hash,
+                                                            std::uint64_t index, std::uint64_t total,
+                                                            std::string_view data, std::size_t max_chunk) {
+  auto fail = [&](std::string reason) -> pg::Result<std::optional<ChunkedUpload>> {
+    slot.reset();
+    return pg::make_error(std::move(reason));
+  };
+  if (data.size() > max_chunk)
+    return fail("Chunk size " + std::to_string(data.size()) + " exceeds limit " + std::to_string(max_chunk));
+  if (!slot) {
+    auto up = ChunkedUpload::begin(hash, index, total);
+    if (!up) return fail(up.error());
+    slot.emplace(std::move(up).value());
+  }
+  if (auto err = slot->add(index, total, data)) return fail(*err);
+  if (!slot->complete()) return std::optional<ChunkedUpload>{};
+  if (auto err = slot->verify()) return fail(*err);
+  std::optional<ChunkedUpload> done = std::move(slot);
+  slot.reset();
+  return done;
+}
+
 }  // namespace pie_sim

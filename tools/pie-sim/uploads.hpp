@@ -37,6 +37,13 @@ class ChunkedUpload {
   pg::hash::Blake3 hasher_;
 };
 
+/// One chunk of a program upload (both protocol modes): feeds `slot`, which chunk 0 starts.
+/// An error is the reason to refuse the upload; an empty optional means more chunks are due; else
+/// the whole upload, its BLAKE3 checked. `slot` is empty again after an error or the last chunk.
+pg::Result<std::optional<ChunkedUpload>> feed_program_chunk(std::optional<ChunkedUpload>& slot, const std::string& hash,
+                                                            std::uint64_t index, std::uint64_t total,
+                                                            std::string_view data, std::size_t max_chunk);
+
 /// "namespace/name@version" parts of an inferlet reference.
 struct ProgramName {
   std::string name;  // with namespace, e.g. "std/echo"
