@@ -23,6 +23,14 @@ struct PickleLimits {
   std::size_t max_bigint_bytes = 4096;        // LONG1/LONG4 payload; INT/LONG text: 2.5 digits per byte
   std::size_t max_output_bytes = 64u << 20;   // str/bytes/int payload bytes in the result (shared references
                                               // count each time, so [s]*n via the memo cannot blow up)
+  /// How errors name max_output_bytes and max_elements ("" = by those field names).
+  std::string limit_name;
+
+  /// The limits for a request body under the expansion limit `budget` (common/expansion.hpp): at
+  /// most `budget` payload bytes and budget / kExpansionFactor values (about one per body byte, what
+  /// a pickle without memo references can hold), each counted as often as it is referenced. The
+  /// result's size is measured on the object graph, before any of it is copied into a Value.
+  static PickleLimits for_budget(std::size_t budget);
 };
 
 /// Reads one pickle (protocols 0-5) that must end exactly at its STOP.

@@ -16,9 +16,13 @@ Graph::Graph(const PickleLimits& limits) : limits_(limits) {
   }
 }
 
+std::string Graph::limit_name(const char* field) const {
+  return limits_.limit_name.empty() ? "(" + std::string(field) + ")" : limits_.limit_name;
+}
+
 bool Graph::add(Node n, NodeId& id, std::string& err) {
   if (++created_ > limits_.max_elements) {
-    err = "more than " + std::to_string(limits_.max_elements) + " values (max_elements)";
+    err = "more than " + std::to_string(limits_.max_elements) + " values " + limit_name("max_elements");
     return false;
   }
   id = static_cast<NodeId>(nodes_.size());
@@ -29,7 +33,8 @@ bool Graph::add(Node n, NodeId& id, std::string& err) {
 bool Graph::charge_bytes(std::size_t n, std::string& err) {
   created_bytes_ += n;
   if (created_bytes_ > limits_.max_output_bytes) {
-    err = "builtin calls would create more than " + std::to_string(limits_.max_output_bytes) + " bytes (max_output_bytes)";
+    err = "builtin calls would create more than " + std::to_string(limits_.max_output_bytes) + " bytes " +
+          limit_name("max_output_bytes");
     return false;
   }
   return true;
@@ -157,7 +162,7 @@ bool Graph::call(NodeId callable, NodeId args, NodeId& out, std::string& err) {
         }
         created_ += items.size();  // the copy counts like new values
         if (created_ > limits_.max_elements) {
-          err = "more than " + std::to_string(limits_.max_elements) + " values (max_elements)";
+          err = "more than " + std::to_string(limits_.max_elements) + " values " + limit_name("max_elements");
           return false;
         }
         return container(kind, std::move(items), out, err);
@@ -193,16 +198,15 @@ void insert_unique(std::vector<T>& out, std::unordered_multimap<std::size_t, std
 bool Graph::materialize_into(NodeId id, std::size_t depth, Value& out) {
   const Node& n = nodes_[id];
   if (++out_elements_ > limits_.max_elements) {
-    err_ = "the result would hold more than " + std::to_string(limits_.max_elements) + " values (max_elements)";
+    err_ = "the result would hold more than " + std::to_string(limits_.max_elements) + " values " + limit_name("max_elements");
     return false;
   }
   if (n.kind == NodeKind::Scalar) {
     const Value& v = scalars_[n.ref];
-    out_bytes_ += v.kind() == Kind::Str ? v.as_str().size()
-                  : v.kind() == Kind::Bytes ? v.as_bytes().size()
-                  : v.kind() == Kind::BigInt ? v.as_bigint().limbs().size() * 4 : 0;
+    out_bytes_ += payload_bytes(v);
     if (out_bytes_ > limits_.max_output_bytes) {
-      err_ = "the result would hold more than " + std::to_string(limits_.max_output_bytes) + " bytes (max_output_bytes)";
+      err_ = "the result would hold more than " + std::to_string(limits_.max_output_bytes) + " bytes " +
+             limit_name("max_output_bytes");
       return false;
     }
     out = v;
@@ -257,6 +261,12 @@ bool Graph::materialize_into(NodeId id, std::size_t depth, Value& out) {
 }
 
 Result<Value> Graph::materialize(NodeId root) {
+  measured_.assign(nodes_.size(), 0);
+  sizes_.assign(nodes_.size(), Size{});
+  Size total;
+  if (!measure(root, 0, total)) return make_error("pickle refused: " + err_);
+  measured_ = {};
+  sizes_ = {};
   visiting_.assign(nodes_.size(), 0);
   out_elements_ = out_bytes_ = 0;
   Value out;

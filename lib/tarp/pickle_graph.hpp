@@ -22,6 +22,9 @@ enum class Builtin : std::uint8_t { CodecsEncode, Bytes, ByteArray, Set, FrozenS
 
 using NodeId = std::uint32_t;
 
+/// The bytes a scalar counts against max_output_bytes: str/bytes payload, a big int's limbs.
+std::size_t payload_bytes(const value::Value& v);
+
 class Graph {
  public:
   explicit Graph(const PickleLimits& limits);
@@ -49,6 +52,8 @@ class Graph {
   bool call(NodeId callable, NodeId args, NodeId& out, std::string& err);
 
   /// The value of `root` (duplicate dict keys and set members collapse, later dict values win).
+  /// Its size is measured on the graph first (each node once, shared references counted each
+  /// time): a result over the element, byte or depth limit is refused before anything is copied.
   Result<value::Value> materialize(NodeId root);
 
  private:
@@ -61,6 +66,14 @@ class Graph {
   bool add(Node n, NodeId& id, std::string& err);
   bool charge_bytes(std::size_t n, std::string& err);
   bool materialize_into(NodeId id, std::size_t depth, value::Value& out);
+  /// How the limits are named in errors: "(max_elements)", or PickleLimits::limit_name.
+  std::string limit_name(const char* field) const;
+
+  // The expanded size of a node: values and payload bytes it would hold, and its nesting height.
+  struct Size {
+    std::size_t values = 0, bytes = 0, height = 0;
+  };
+  bool measure(NodeId id, std::size_t depth, Size& out);  // pickle_budget.cpp
 
   const PickleLimits& limits_;
   std::vector<Node> nodes_;
@@ -68,6 +81,9 @@ class Graph {
   std::vector<std::vector<NodeId>> members_;
   std::size_t created_ = 0;        // nodes and copied members, against max_elements
   std::size_t created_bytes_ = 0;  // bytes made by builtin calls, against max_output_bytes
+  // measure() state: 0 = not measured, 1 = being measured (a cycle if met again), 2 = in sizes_
+  std::vector<std::uint8_t> measured_;
+  std::vector<Size> sizes_;
   // materialize() state
   std::vector<std::uint8_t> visiting_;
   std::size_t out_elements_ = 0;

@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <random>
 #include <sstream>
@@ -351,6 +354,56 @@ TEST(Unpickle, Limits) {
   // Within limits: 511 levels of nesting and a 4096-byte integer.
   EXPECT_TRUE(unpickle("\x80\x02" + std::string(511, ']') + std::string(510, 'a') + "."));
   EXPECT_TRUE(unpickle(std::string("\x80\x02\x8b\x00\x10\x00\x00", 7) + std::string(4096, '\x11') + "."));
+}
+
+// The budget a request body gets (PickleLimits::for_budget: the gateway passes 4 x
+// limits.max_body_bytes): the expanded value is measured on the object graph, memo references
+// counted each time they are used, and refused naming the limit.
+TEST(Unpickle, BodyBudgetBoundsTheExpandedValue) {
+  const auto limits = PickleLimits::for_budget(4u << 20);
+  EXPECT_EQ(limits.max_output_bytes, 4u << 20);
+  EXPECT_EQ(limits.max_elements, 1u << 20);
+  EXPECT_LT(limits.max_output_bytes, PickleLimits{}.max_output_bytes);
+  // 100 KB named 100 times through the memo: 10 MB expanded from 100 KB of pickle.
+  std::string bomb = "\x80\x04(X" + le32(100000) + std::string(100000, 'a') + B("q\x00");
+  for (int i = 1; i < 100; ++i) bomb += B("h\x00");
+  expect_error(bomb + "t.",
+               "pickle refused: the result would hold more than 4194304 bytes (the expansion limit, "
+               "4 x limits.max_body_bytes) (shared references count each time)",
+               limits);
+  // The same pickle naming it 40 times (4 MB) is within it.
+  std::string fits = "\x80\x04(X" + le32(100000) + std::string(100000, 'a') + B("q\x00");
+  for (int i = 1; i < 40; ++i) fits += B("h\x00");
+  auto ok = unpickle(fits + "t.", limits);
+  ASSERT_TRUE(ok) << ok.error();
+  EXPECT_EQ(ok->items().size(), 40u);
+  // Doubling a list through the memo 40 times: 2^40 values, refused by count (nothing is copied).
+  std::string laughs = "\x80\x02]r" + le32(0);
+  for (std::uint32_t i = 1; i <= 40; ++i) laughs += "0(j" + le32(i - 1) + "j" + le32(i - 1) + "lr" + le32(i);
+  expect_error(laughs + ".", "the result would hold more than 1048576 values (the expansion limit", limits);
+  // Sharing that nests: one list referenced at ever deeper levels is over max_depth wherever it is met.
+  std::string deep = "\x80\x02]r" + le32(0);
+  for (std::uint32_t i = 1; i <= 600; ++i) deep += "0]j" + le32(i - 1) + "ar" + le32(i);
+  expect_error(deep + ".", "the result is nested deeper than 512 levels (max_depth)", limits);
+  // A list that contains itself is refused before it is measured to the end.
+  expect_error("\x80\x02]q\x00h\x00" "a.", "a list contains itself", limits);
+}
+
+// The hostile pickles kept as fuzz seeds (fuzz/corpus/pickle/): CPython loads each of them, and
+// every one is refused under a request body's budget.
+TEST(Unpickle, HostileCorpusIsRefusedUnderTheBodyBudget) {
+  const auto limits = PickleLimits::for_budget(4u << 20);
+  std::size_t files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(std::string(PG_SOURCE_DIR) + "/fuzz/corpus/pickle")) {
+    if (e.path().extension() != ".pickle") continue;
+    ++files;
+    std::ifstream f(e.path(), std::ios::binary);
+    const std::string data((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    auto r = unpickle(data, limits);
+    ASSERT_FALSE(r) << e.path().filename() << " was accepted";
+    EXPECT_EQ(r.error().rfind("pickle refused: ", 0), 0u) << e.path().filename() << ": " << r.error();
+  }
+  EXPECT_GE(files, 7u);
 }
 
 TEST(Unpickle, FuzzedInputsNeverCrash) {
