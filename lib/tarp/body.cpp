@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "tarp/json_body.hpp"
 #include "tarp/query.hpp"
 
 namespace pg::tarp {
@@ -21,9 +22,9 @@ Result<std::vector<std::pair<std::string, std::string>>> body_params(std::string
   std::vector<std::pair<std::string, std::string>> out;
   const std::string type = media_type(content_type);
   if (type == "application/json") {
-    // Depth is bounded by the body size limit; nlohmann's parser is iterative for nesting checks below.
-    auto j = nlohmann::json::parse(body, nullptr, false);
-    if (j.is_discarded()) return make_error("request body is not valid JSON");
+    auto parsed = parse_json_body(body, "request body");
+    if (!parsed) return make_error(parsed.error());
+    const auto& j = *parsed;
     if (!j.is_object()) return make_error("a JSON request body must be an object of parameters, e.g. {\"prompt\": \"hi\"}");
     for (auto it = j.begin(); it != j.end(); ++it) {
       const auto& v = it.value();

@@ -1,5 +1,7 @@
 #include "tarp/query.hpp"
 
+#include <unordered_map>
+
 namespace pg::tarp {
 
 namespace {
@@ -33,6 +35,7 @@ std::string decode_path(std::string_view path) { return decode(path, false); }
 
 QueryParams parse_query(std::string_view query) {
   QueryParams out;
+  std::unordered_map<std::string, std::size_t> index;  // key -> its place in `out`: linear in the pairs
   std::size_t pos = 0;
   while (pos <= query.size()) {
     auto amp = query.find('&', pos);
@@ -43,11 +46,9 @@ QueryParams parse_query(std::string_view query) {
     auto eq = pair.find('=');
     std::string key = url_decode(pair.substr(0, eq));
     std::string value = eq == std::string_view::npos ? std::string() : url_decode(pair.substr(eq + 1));
-    auto it = out.begin();
-    for (; it != out.end(); ++it)
-      if (it->first == key) break;
-    if (it == out.end()) out.push_back({std::move(key), {std::move(value)}});
-    else it->second.push_back(std::move(value));
+    auto [it, added] = index.try_emplace(key, out.size());
+    if (added) out.push_back({std::move(key), {std::move(value)}});
+    else out[it->second].second.push_back(std::move(value));
   }
   return out;
 }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "tarp/json_body.hpp"
 #include "value/base64.hpp"
 
 namespace pg::tarp {
@@ -46,8 +47,9 @@ Result<RpcArgs> decode_rpc_body(std::string_view content_type, std::string_view 
   const std::string type = media_type(content_type);
   if (!type.empty() && type != "application/json")
     return make_error("an RPC body must be JSON (Content-Type: application/json), not '" + type + "'");
-  auto j = nlohmann::json::parse(body, nullptr, false);
-  if (j.is_discarded()) return make_error("RPC body is not valid JSON");
+  auto parsed = parse_json_body(body, "RPC body");
+  if (!parsed) return make_error(parsed.error());
+  const auto& j = *parsed;
   if (!j.is_object())
     return make_error(std::string("RPC body must be a JSON object {\"args\": ..., \"kwargs\": ...}, not a JSON ") + j.type_name());
 
