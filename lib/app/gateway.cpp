@@ -95,7 +95,7 @@ Gateway::~Gateway() { stop(); }
 
 Result<std::uint16_t> Gateway::start() {
   auto& d = *impl_;
-  auto registry = endpoints::Registry::build(d.cfg.endpoints);
+  auto registry = endpoints::Registry::build(d.cfg.endpoints, kExpansionFactor * d.cfg.limits.max_body_bytes);
   if (!registry) return make_error(registry.error());
   d.cluster = cluster::make_pie_cluster(d.io.get_executor(), d.cfg.cluster_config(), &d.metrics);
   d.jobs = std::make_unique<jobs::JobService>(d.io.get_executor(), d.cluster, job_options(d.cfg.jobs), &d.metrics);
@@ -212,7 +212,7 @@ Result<bool> Gateway::reload(config::Config cfg) {
     return make_error("listen.http cannot change while running (" + d.cfg.http.host + ":" +
                       std::to_string(d.cfg.http.port) + " -> " + cfg.http.host + ":" + std::to_string(cfg.http.port) +
                       "): restart the service to move it");
-  auto registry = endpoints::Registry::build(cfg.endpoints);
+  auto registry = endpoints::Registry::build(cfg.endpoints, kExpansionFactor * cfg.limits.max_body_bytes);
   if (!registry) return make_error(registry.error());
   auto shared_registry = std::make_shared<const endpoints::Registry>(std::move(*registry));
   d.tarp->set_registry(shared_registry);

@@ -72,6 +72,12 @@ std::string ArgTemplate::render(const std::function<const std::string&(const std
   return out;
 }
 
+std::size_t ArgTemplate::rendered_size(const std::function<const std::string&(const std::string&)>& lookup) const {
+  std::size_t n = 0;
+  for (const auto& s : segs_) n += s.placeholder ? lookup(s.text).size() : s.text.size();
+  return n;
+}
+
 namespace {
 
 void append_escaped(std::string& out, std::string_view s) {

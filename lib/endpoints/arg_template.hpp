@@ -34,6 +34,8 @@ class ArgTemplate {
   std::vector<std::string> names() const;
   /// Render with `lookup(name)` giving each parameter's value.
   std::string render(const std::function<const std::string&(const std::string&)>& lookup) const;
+  /// The size render() would return, without rendering.
+  std::size_t rendered_size(const std::function<const std::string&(const std::string&)>& lookup) const;
 
   const std::vector<Segment>& segments() const { return segs_; }
 

@@ -78,6 +78,9 @@ Result<BoundCall> Endpoint::bind(const CallArgs& call) const {
   std::vector<std::optional<std::string>> values(params.size());
   std::vector<std::string> extra_positional;
   Params extra_named;
+  if (const std::size_t n = call.positional.size() + call.named.size(); n > kMaxCallArguments)
+    return make_error("endpoint '" + cfg.name + "': a call with " + std::to_string(n) + " arguments is over " +
+                      std::string(kExpansionLimit) + " of " + std::to_string(kMaxCallArguments) + " arguments");
 
   for (std::size_t i = 0; i < call.positional.size(); ++i) {
     if (i < params.size()) values[i] = call.positional[i];
@@ -131,6 +134,25 @@ Result<BoundCall> Endpoint::bind(const CallArgs& call) const {
     static const std::string kEmpty;
     return kEmpty;  // unreachable: the loader checked every placeholder
   };
+  // The expansion limit: templates may repeat a value and {*args} may be spread more than once,
+  // so the sizes are added up before anything is rendered.
+  const auto too_large = [&](const char* what) {
+    return make_error("endpoint '" + cfg.name + "': the call's " + what + " would expand to more than " +
+                      std::to_string(expansion_limit) + " bytes " + expansion_limit_name());
+  };
+  std::size_t expanded = 0;
+  for (const auto& t : args) {
+    switch (t.spread()) {
+      case ArgTemplate::Spread::Args:
+        for (const auto& v : extra_positional) expanded += v.size();
+        break;
+      case ArgTemplate::Spread::Kwargs:
+        for (const auto& [k, v] : extra_named) expanded += k.size() + 2 + v.size();
+        break;
+      case ArgTemplate::Spread::None: expanded += t.rendered_size(lookup); break;
+    }
+    if (expanded > expansion_limit) return too_large("argument list");
+  }
   BoundCall out;
   out.arguments.reserve(args.size() + extra_positional.size() + 2 * extra_named.size());
   for (const auto& t : args) {
@@ -178,6 +200,7 @@ Result<BoundCall> Endpoint::bind(const CallArgs& call) const {
         append_param_json(in, params[m.param], checked[m.param]);
         break;
       case K::Text:
+        if (in.size() + m.text.rendered_size(lookup) > expansion_limit) return too_large("0.5 input");
         member(m.key);
         append_json_string(in, m.text.render(lookup));
         break;
@@ -218,6 +241,7 @@ Result<BoundCall> Endpoint::bind(const CallArgs& call) const {
         in += '}';
         break;
     }
+    if (in.size() > expansion_limit) return too_large("0.5 input");  // at most one member's worth over it
   }
   in += '}';
   return out;
@@ -320,11 +344,12 @@ void input_spreads(const config::Endpoint& c, bool& star_args, bool& star_kwargs
 
 }  // namespace
 
-Result<Registry> Registry::build(const std::vector<config::Endpoint>& eps) {
+Result<Registry> Registry::build(const std::vector<config::Endpoint>& eps, std::size_t expansion_limit) {
   Registry r;
   for (const auto& e : eps) {
     auto ep = std::make_shared<Endpoint>();
     ep->cfg = e;
+    ep->expansion_limit = expansion_limit;
     for (const auto& a : e.arguments) {
       auto t = ArgTemplate::parse(a);
       if (!t) return make_error("endpoint '" + e.name + "': " + t.error());

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/expansion.hpp"
 #include "common/result.hpp"
 #include "config/model.hpp"
 #include "endpoints/arg_template.hpp"
@@ -55,10 +56,17 @@ struct Endpoint {
   std::vector<InputMember> input;  // empty unless cfg.runs_on_v05
   bool star_args = false;    // extra positional arguments are taken ({*args} in arguments or launch_input)
   bool star_kwargs = false;  // extra keywords are taken ({**kwargs})
+  /// The expansion limit (common/expansion.hpp): the bound on the bytes of the argument list and
+  /// of the 0.5 input bind() builds, and on the values decoded from a call's body.
+  std::size_t expansion_limit = kDefaultExpansionLimit;
+  /// At most this many positional and keyword arguments in one call.
+  static constexpr std::size_t kMaxCallArguments = 4096;
 
   /// The call's 0.2 argument list and (for a 0.5-capable endpoint) its 0.5 input, or a message
   /// for a 400 answer. Declared parameters take positional arguments in order, then keywords by
   /// name; extras go to {*args} / {**kwargs} where the templates have them, and are errors otherwise.
+  /// A call whose argument list or input would exceed `expansion_limit` bytes (templates and
+  /// {*args} repeat values) is refused before either is built, with an error naming the limit.
   Result<BoundCall> bind(const CallArgs& call) const;
   Result<BoundCall> bind_named(const Params& named) const { return bind(CallArgs{{}, named}); }
 };
@@ -66,7 +74,9 @@ struct Endpoint {
 class Registry {
  public:
   /// Compiles each endpoint (argument templates; the 0.5 input plan where runs_on_v05 is set).
-  static Result<Registry> build(const std::vector<config::Endpoint>& eps);
+  /// `expansion_limit`: kExpansionFactor x limits.max_body_bytes (common/expansion.hpp).
+  static Result<Registry> build(const std::vector<config::Endpoint>& eps,
+                                std::size_t expansion_limit = kDefaultExpansionLimit);
 
   /// The GET and POST-like (post, rpc, asyncrpc) endpoints of one name (either may be null).
   struct Named {

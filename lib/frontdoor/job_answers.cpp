@@ -5,6 +5,7 @@
 #include <cmath>
 #include <ctime>
 
+#include "common/expansion.hpp"
 #include "endpoints/result.hpp"
 #include "jobs/fanout.hpp"
 #include "tarp/envelope.hpp"
@@ -43,6 +44,11 @@ http::Response unavailable_answer(const std::string& message) {
   auto r = tarp::error(503, "InvalidServerState", message);
   r.headers.emplace_back("Retry-After", "1");
   return r;
+}
+
+http::Response bad_call_answer(const std::string& message) {
+  if (over_expansion_limit(message)) return tarp::error(413, "PayloadTooLarge", message);
+  return tarp::error(400, "BadRequest", message);
 }
 
 http::Response failure_answer(const jobs::Job& job) {

@@ -25,6 +25,9 @@ http::Response in_progress_answer(const jobs::Job& job);
 http::Response failure_answer(const jobs::Job& job);
 /// 503 InvalidServerState + Retry-After: the gateway cannot take the call now.
 http::Response unavailable_answer(const std::string& message);
+/// A call refused before any work: 413 PayloadTooLarge when it is over the expansion limit
+/// (common/expansion.hpp) or a Pie server's max_message_bytes, else 400 BadRequest.
+http::Response bad_call_answer(const std::string& message);
 
 /// A job as gateway/jobs lists it.
 nlohmann::json job_summary(const jobs::Job& job);

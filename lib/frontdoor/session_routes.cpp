@@ -116,8 +116,8 @@ bool TarpHttp::session_route(const std::string& path, http::Request& req, http::
   bool body_is_message = false;
   if (rpc) {
     if (!req.query.empty()) return respond(tarp::error(400, "BadRequest", "RPC route '" + path.substr(1) + "' takes no query string")), true;
-    auto call = tarp::decode_rpc_body(req.header("Content-Type"), req.body);
-    if (!call) return respond(tarp::error(400, "BadRequest", call.error())), true;
+    auto call = tarp::decode_rpc_body(req.header("Content-Type"), req.body, tarp::PickleLimits::for_budget(ep->expansion_limit));
+    if (!call) return respond(bad_call_answer(call.error())), true;
     for (const auto& v : call->args) args.positional.push_back(value::to_text(v));
     for (const auto& [k, v] : call->kwargs) args.named.emplace_back(k, value::to_text(v));
   } else {
@@ -149,7 +149,7 @@ bool TarpHttp::session_route(const std::string& path, http::Request& req, http::
 
   if (verb == Verb::Open) {
     auto bound = ep->bind(args);
-    if (!bound) return respond(tarp::error(400, "BadRequest", bound.error())), true;
+    if (!bound) return respond(bad_call_answer(bound.error())), true;
     auto inputs = call_inputs(cfg, {}, args);
     if (!inputs) return respond(tarp::error(400, "BadRequest", inputs.error())), true;
     jobs::JobSpec spec;

@@ -235,7 +235,7 @@ void TarpHttp::call_web(const endpoints::Endpoint& ep, http::Request& req, http:
   auto params = request_params(req, !frontdoor::body_is_input(ep.cfg));
   if (!params) return respond(tarp::error(400, "BadRequest", params.error()));
   auto args = ep.bind_named(*params);
-  if (!args) return respond(tarp::error(400, "BadRequest", args.error()));
+  if (!args) return respond(bad_call_answer(args.error()));
   auto inputs = frontdoor::call_inputs(ep.cfg, req.body, endpoints::CallArgs{{}, *params});
   if (!inputs) return respond(tarp::error(400, "BadRequest", inputs.error()));
   run(ep, std::move(*args), false, req, respond, std::move(*inputs));
@@ -244,13 +244,13 @@ void TarpHttp::call_web(const endpoints::Endpoint& ep, http::Request& req, http:
 void TarpHttp::call_rpc(const endpoints::Endpoint& ep, http::Request& req, http::Responder& respond) {
   if (!req.query.empty())
     return respond(tarp::error(400, "BadRequest", "RPC endpoint '" + ep.cfg.name + "' takes no query string"));
-  auto call = tarp::decode_rpc_body(req.header("Content-Type"), req.body);
-  if (!call) return respond(tarp::error(400, "BadRequest", call.error()));
+  auto call = tarp::decode_rpc_body(req.header("Content-Type"), req.body, tarp::PickleLimits::for_budget(ep.expansion_limit));
+  if (!call) return respond(bad_call_answer(call.error()));
   endpoints::CallArgs args;
   for (const auto& v : call->args) args.positional.push_back(value::to_text(v));
   for (const auto& [k, v] : call->kwargs) args.named.emplace_back(k, value::to_text(v));
   auto bound = ep.bind(args);
-  if (!bound) return respond(tarp::error(400, "BadRequest", bound.error()));
+  if (!bound) return respond(bad_call_answer(bound.error()));
   auto inputs = frontdoor::call_inputs(ep.cfg, {}, args);
   if (!inputs) return respond(tarp::error(400, "BadRequest", inputs.error()));
   run(ep, std::move(*bound), true, req, respond, std::move(*inputs));

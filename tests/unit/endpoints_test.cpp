@@ -140,3 +140,43 @@ TEST(RpcBinding, PythonLikeSignature) {
   ASSERT_FALSE(bad_kw);
   EXPECT_NE(bad_kw.error().find("not a valid name"), std::string::npos);
 }
+
+// The expansion limit (common/expansion.hpp): repeated placeholders and spreads are summed before
+// anything is rendered; a call over it is refused naming the limit (front doors answer 413).
+TEST(Registry, BindRefusesACallThatExpandsOverTheLimit) {
+  auto c = pg::config::load_string(R"(servers: [{name: a, uri: "ws://127.0.0.1:1/", protocol: "0.5"}]
+endpoints:
+  - {name: rep, kind: post, inferlet: std/echo@0.1.0, params: [{name: t}], arguments: ["{t}{t}", "{t}"]}
+  - {name: spread, kind: rpc, inferlet: std/echo@0.1.0, arguments: ["{*args}", "{*args}"]}
+  - {name: text, kind: post, inferlet: std/echo@0.1.0, params: [{name: t}], arguments: ["x"],
+     launch_input: {a: "{t}-{t}-{t}"}}
+)", "t.yaml");
+  ASSERT_TRUE(c) << c.error();
+  auto r = Registry::build(c->endpoints, 1000);
+  ASSERT_TRUE(r) << r.error();
+  const auto& rep = *r->find("rep")->post;
+  const auto& spread = *r->find("spread")->post;
+  const auto& text = *r->find("text")->post;
+  EXPECT_EQ(rep.expansion_limit, 1000u);
+  const std::string t(334, 'x');
+  auto over = rep.bind_named({{"t", t}});  // 3 x 334 = 1002
+  ASSERT_FALSE(over);
+  EXPECT_NE(over.error().find("argument list would expand to more than 1000 bytes (the expansion limit, 4 x "
+                              "limits.max_body_bytes)"),
+            std::string::npos)
+      << over.error();
+  EXPECT_TRUE(pg::over_expansion_limit(over.error()));
+  EXPECT_TRUE(rep.bind_named({{"t", std::string(333, 'x')}}));
+  auto spread_over = spread.bind({{std::string(300, 'a'), std::string(201, 'b')}, {}});  // 2 x 501
+  ASSERT_FALSE(spread_over);
+  EXPECT_TRUE(pg::over_expansion_limit(spread_over.error())) << spread_over.error();
+  auto input_over = text.bind_named({{"t", std::string(400, 'x')}});  // the 0.5 input: 3 x 400
+  ASSERT_FALSE(input_over);
+  EXPECT_NE(input_over.error().find("0.5 input would expand"), std::string::npos) << input_over.error();
+  // Too many arguments is over it too (and never costs the quadratic duplicate check).
+  pg::endpoints::CallArgs many;
+  many.positional.assign(5000, "a");
+  auto counted = spread.bind(many);
+  ASSERT_FALSE(counted);
+  EXPECT_TRUE(pg::over_expansion_limit(counted.error())) << counted.error();
+}
