@@ -33,6 +33,7 @@ struct LaunchFailure {
     Rejected,     // Pie answered the launch with an error (unknown inferlet, refused, ...)
     Timeout,      // Pie did not answer the launch in time
     QueueFull,    // every eligible server is at max_instances and the wait queue is full (503 + Retry-After)
+    TooLarge,     // the launch message is over the server's max_message_bytes: nothing was sent (413)
   };
   Kind kind = Kind::Unavailable;
   std::string message;

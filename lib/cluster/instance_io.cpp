@@ -35,6 +35,13 @@ Result<pie::Session::Ptr> session_of(const std::vector<std::shared_ptr<Server>>&
 Result<bool> PieCluster::signal(const std::string& server, const std::string& instance_id, std::string message) {
   auto session = session_of(servers_, server, instance_id);
   if (!session) return make_error(session.error());
+  // Fire and forget, so the send-size check could not answer: refused here (framing: < 128 bytes).
+  for (auto& s : servers_) {
+    if (s->cfg.name == server && message.size() + instance_id.size() + 128 > s->cfg.max_message_bytes)
+      return make_error(std::string(pie::kMessageTooLarge) + ": a message of " + std::to_string(message.size()) +
+                        " bytes is over Pie server " + server + "'s max_message_bytes of " +
+                        std::to_string(s->cfg.max_message_bytes) + "; nothing was sent");
+  }
   (*session)->signal(instance_id, std::move(message));
   return true;
 }

@@ -1,7 +1,8 @@
 // Placement: a launch goes to the least loaded healthy server of its group (by weight), within
 // max_instances; when every such server is full it waits in a bounded queue (its deadline
-// honoured), and when the queue is full it fails QueueFull at once. A launch that fails before
-// Pie accepted it is retried on another server within the retry budget (failover).
+// honoured), and when the queue is full it fails QueueFull at once. A launch lost with its session
+// or unanswered before Pie accepted it is retried on another server within the retry budget
+// (failover); one Pie refused or too large to send is the request's own fault, never retried.
 #include "cluster/pie_cluster.hpp"
 
 #include <spdlog/spdlog.h>
@@ -20,7 +21,8 @@ namespace {
 
 obs::Metrics::LaunchFailure metrics_reason(LaunchFailure::Kind k) {
   switch (k) {
-    case LaunchFailure::Kind::Rejected: return obs::Metrics::LaunchFailure::Rejected;
+    case LaunchFailure::Kind::Rejected:
+    case LaunchFailure::Kind::TooLarge: return obs::Metrics::LaunchFailure::Rejected;
     case LaunchFailure::Kind::Timeout: return obs::Metrics::LaunchFailure::Timeout;
     case LaunchFailure::Kind::Unavailable:
     case LaunchFailure::Kind::QueueFull: break;
@@ -187,25 +189,23 @@ void PieCluster::on_launch_reply(const RunPtr& run, const ServerPtr& s, const pi
   }
   if (r.error().find(pie::kAdmissionRefused) != std::string::npos) return on_admission_refused(run, s, r.error());
   LaunchFailure::Kind kind;
-  if (!session->is_open()) kind = LaunchFailure::Kind::Unavailable;
+  if (r.error().rfind(pie::kMessageTooLarge, 0) == 0) kind = LaunchFailure::Kind::TooLarge;
+  else if (!session->is_open()) kind = LaunchFailure::Kind::Unavailable;
   else if (r.error().rfind("timed out", 0) == 0) kind = LaunchFailure::Kind::Timeout;
   else kind = LaunchFailure::Kind::Rejected;
   ++s->launch_failures;
   if (metrics_) metrics_->pie_launch_failure(s->cfg.name, metrics_reason(kind));
   const std::string msg = s->cfg.name + ": " + r.error();
-  // A refusal is Pie's answer about this launch (unknown inferlet, ...), not about the server.
-  if (kind != LaunchFailure::Kind::Rejected) note_failure(s, "launch failed: " + r.error());
+  // The launch's own fault (Pie refused it: unknown inferlet, malformed...; or it is too large to
+  // send) says nothing about the server, and would fail the same way anywhere: it is never retried.
+  const bool own_fault = kind == LaunchFailure::Kind::Rejected || kind == LaunchFailure::Kind::TooLarge;
+  if (!own_fault) note_failure(s, "launch failed: " + r.error());
   run->server.reset();
   run->state = Run::State::Waiting;
   const bool budget_left = run->attempts <= settings_.retry_budget && Clock::now() < run->opts.deadline;
-  const bool other_server = std::any_of(servers_.begin(), servers_.end(), [&](const ServerPtr& x) {
-    return x->takes_launches(Clock::now()) && x->in_group(run->opts.group) &&
-           std::find(run->tried.begin(), run->tried.end(), x->cfg.name) == run->tried.end() &&
-           (run->opts.server.empty() || x->cfg.name == run->opts.server);
-  });
-  // Failover: never re-run what Pie refused on the same server; a lost or unanswered launch may
-  // go anywhere reachable (another session of the same server included).
-  if (budget_left && (other_server || kind != LaunchFailure::Kind::Rejected)) {
+  // Failover: a lost or unanswered launch (the session's or server's fault) may go anywhere
+  // reachable, another session of the same server included.
+  if (budget_left && !own_fault) {
     spdlog::info("launch of {} failed on {} ({}): trying another server", run->req.inferlet, s->cfg.name, r.error());
     place(run);
   } else {

@@ -71,6 +71,7 @@ void PieCluster::connect(const ServerPtr& s, const SlotPtr& slot) {
   o.auth = session_auth(s->cfg.auth);
   o.connect_timeout = s->cfg.connect_timeout;
   o.request_timeout = s->cfg.request_timeout;
+  o.max_message_bytes = s->cfg.max_message_bytes;
   auto session = pie::make_session(ex_, o);
   slot->session = session;
   slot->ready = false;

@@ -52,6 +52,9 @@ bool selects(const std::map<std::string, std::string>& selector, const PieServer
 void load_server_cluster_fields(const YAML::Node& n, const std::string& path, Fields& f, PieServer& s) {
   s.weight = static_cast<unsigned>(f.integer(n, "weight", path, s.weight, 1, 1000));
   s.max_instances = static_cast<unsigned>(f.integer(n, "max_instances", path, s.max_instances, 0, 1000000));
+  s.max_message_bytes = static_cast<std::size_t>(f.integer(n, "max_message_bytes", path,
+                                                          static_cast<long long>(s.max_message_bytes),
+                                                          static_cast<long long>(PieServer::kMinMaxMessageBytes), 1LL << 30));
   if (auto l = n["labels"]) s.labels = labels(l, path + ".labels", f);
   if (!s.name.empty() && !valid_name(s.name))
     f.error(n["name"], path + ".name", "'" + s.name + "' is not a valid server name (letters, digits, '_', '-', '.')");

@@ -1,5 +1,5 @@
 // The cluster parts of the configuration: per-server balancing fields (weight, max_instances,
-// labels), `groups:`, the `cluster:` knobs, and each endpoint's `group:` and `idempotent:`.
+// max_message_bytes, labels), `groups:`, the `cluster:` knobs, and each endpoint's `group:` and `idempotent:`.
 #pragma once
 
 #include <yaml-cpp/yaml.h>
@@ -12,7 +12,7 @@
 namespace pg::config {
 
 /// Keys a server entry takes besides the basic ones (for expect_map).
-#define PG_SERVER_CLUSTER_KEYS "weight", "max_instances", "labels"
+#define PG_SERVER_CLUSTER_KEYS "weight", "max_instances", "labels", "max_message_bytes"
 
 void load_server_cluster_fields(const YAML::Node& server, const std::string& path, Fields& f, PieServer& s);
 void load_cluster_settings(const YAML::Node& node, Fields& f, ClusterSettings& c);

@@ -64,6 +64,11 @@ struct PieServer {
   unsigned weight = 1;          // share of launches relative to other servers (balancing)
   unsigned max_instances = 0;   // concurrent instances at most (launching + running); 0 = no cap (0.5 default: 240)
   std::map<std::string, std::string> labels;  // for group selectors and gateway/servers
+  /// The largest message sent to it (the server's incoming frame limit, like pie-sim's 4 MiB): a
+  /// larger launch is refused 413 before it is written. At least 512 KiB, so that the 256 KiB
+  /// chunks of blob, file and program uploads always fit.
+  static constexpr std::size_t kDefaultMaxMessageBytes = 4u << 20, kMinMaxMessageBytes = 512u << 10;
+  std::size_t max_message_bytes = kDefaultMaxMessageBytes;
 };
 
 /// A named set of servers that endpoints target: listed by name, or every server whose labels

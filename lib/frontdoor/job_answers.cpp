@@ -70,6 +70,7 @@ http::Response failure_answer(const jobs::Job& job) {
       return r;
     }
     case K::Timeout: return tarp::error(504, "Timeout", e.message, extra);
+    case K::TooLarge: return tarp::error(413, e.type, e.message, extra);
     case K::Cancelled: return tarp::error(409, "Cancelled", e.message, extra);
     case K::InferletFailed:
       return tarp::error(502, e.type, "inferlet '" + job.spec.launch.inferlet + "' ended with " + e.type + ": " + e.message, extra);

@@ -252,6 +252,7 @@ Failure job_failure(const jobs::Job& job) {
         break;
       case K::SessionLost: code = C::UNAVAILABLE; break;
       case K::Rejected: code = C::INTERNAL; break;
+      case K::TooLarge: code = C::RESOURCE_EXHAUSTED; break;
     }
     f = failure(code, e.type, std::move(message));
     f.info.set_stderr_tail(stderr_tail(job));

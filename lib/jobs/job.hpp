@@ -33,6 +33,7 @@ struct JobError {
     Timeout,         // the job outran its deadline; its instance was terminated     (504)
     SessionLost,     // the session carrying the instance closed                     (502)
     Cancelled,       // cancelled by a client                                        (499-ish)
+    TooLarge,        // the launch is over the Pie server's max_message_bytes; not sent  (413; gRPC RESOURCE_EXHAUSTED)
   };
   Kind kind = Kind::Unavailable;
   std::string type;     // short name: "Exception", "Timeout", "PieUnavailable", ...

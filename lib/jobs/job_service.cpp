@@ -93,6 +93,7 @@ void JobService::on_launched(const std::shared_ptr<Job>& job, cluster::LaunchOut
     case K::Rejected: e = {JobError::Kind::Rejected, "LaunchRejected", "Pie refused to launch '" + job->spec.launch.inferlet + "': " + f.message}; break;
     case K::Timeout: e = {JobError::Kind::Unavailable, "PieUnavailable", "Pie did not answer the launch: " + f.message}; break;
     case K::QueueFull: e = {JobError::Kind::Overloaded, "QueueFull", f.message}; break;
+    case K::TooLarge: e = {JobError::Kind::TooLarge, "PayloadTooLarge", "the launch of '" + job->spec.launch.inferlet + "' was not sent: " + f.message}; break;
   }
   finish(job, JobState::Failed, std::move(e));
 }

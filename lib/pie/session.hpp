@@ -50,7 +50,14 @@ struct SessionOptions {
   std::chrono::milliseconds request_timeout{10000};
   /// `internal_authenticate` with a wrong token is answered after 1-3 s: allow for it.
   std::chrono::milliseconds auth_timeout{10000};
+  /// The largest message written to the server (its incoming frame limit): a larger one is never
+  /// written, and its request fails with kMessageTooLarge (the server would drop the session).
+  std::size_t max_message_bytes = 4u << 20;
 };
+
+/// Begins the error of a request refused because its message is over max_message_bytes: the
+/// request's own fault, never retried elsewhere (the session is untouched).
+inline constexpr std::string_view kMessageTooLarge = "message too large";
 
 /// Begins the reason a 0.5 session ends when the edge refused admission (a text error, then the
 /// socket closed): launches that fail with it met a full server, which is backpressure.

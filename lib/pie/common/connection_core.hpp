@@ -62,6 +62,9 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
 
   // ---- what the core gives a line ----
   void send_frame(std::string bytes);
+  /// send_frame() unless `frame` is over opts_.max_message_bytes (send_limit.cpp): then nothing is
+  /// written and request `corr_id` (0: none) fails with kMessageTooLarge; returns whether it was sent.
+  bool send_bounded(std::string frame, std::uint32_t corr_id, std::string_view what);
   void fail_start(std::string why);
   void open_session(const std::string& reply);
   /// Fails `done` (posted) unless the session is open.

@@ -117,10 +117,12 @@ void Connection::launch(LaunchRequest req, InstanceSink sink, Session::Done done
   auto p = pending("instance_launch_result", std::move(done));
   if (!req.detached) p.sink = std::move(sink);  // detached output stays on the server
   const auto id = expect_reply(std::move(p), opts_.request_timeout);
+  // Arguments come from callers: too large a launch fails here, not the whole session at the server.
   if (req.from_registry)
-    send(LaunchInstanceFromRegistry{id, std::move(req.inferlet), std::move(req.arguments), req.detached});
+    send_bounded(encode(LaunchInstanceFromRegistry{id, std::move(req.inferlet), std::move(req.arguments), req.detached}), id,
+                 "launch");
   else
-    send(LaunchInstance{id, std::move(req.inferlet), std::move(req.arguments), req.detached});
+    send_bounded(encode(LaunchInstance{id, std::move(req.inferlet), std::move(req.arguments), req.detached}), id, "launch");
 }
 
 void Connection::attach(std::string instance_id, InstanceSink sink, Session::Done done) {

@@ -12,7 +12,8 @@ namespace pg::pie::v02 {
 Connection::Connection(boost::asio::any_io_executor ex, SessionOptions opts)
     : ConnectionCore(std::move(ex), std::move(opts), kMaxFrameBytes, kMaxBlobBytesPerInstance) {}
 
-void Connection::send(const ClientMessage& m) { send_frame(encode(m)); }
+// Every message goes through the send-size check (pie/common/send_limit.cpp).
+void Connection::send(const ClientMessage& m) { send_bounded(encode(m), 0, "outgoing"); }
 
 }  // namespace pg::pie::v02
 

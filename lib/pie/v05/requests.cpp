@@ -143,7 +143,9 @@ void Connection::launch(LaunchRequest req, InstanceSink sink, Session::Done done
   auto p = pending("launch_process reply", std::move(done));
   p.sink = std::move(sink);
   const auto id = expect_reply(std::move(p), opts_.request_timeout);
-  send(LaunchProcess{id, std::move(name).value(), std::move(req.input), /*capture_outputs=*/true});
+  // The input comes from callers: too large a launch fails here, not the whole session at the server.
+  send_bounded(encode(LaunchProcess{id, std::move(name).value(), std::move(req.input), /*capture_outputs=*/true}), id,
+               "launch");
 }
 
 void Connection::attach(std::string process_id, InstanceSink sink, Session::Done done) {

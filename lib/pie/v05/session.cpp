@@ -11,7 +11,8 @@ namespace pg::pie::v05 {
 Connection::Connection(boost::asio::any_io_executor ex, SessionOptions opts)
     : ConnectionCore(std::move(ex), std::move(opts), kMaxFrameBytes, kMaxFileBytesPerProcess) {}
 
-void Connection::send(const ClientMessage& m) { send_frame(encode(m)); }
+// Every message goes through the send-size check (pie/common/send_limit.cpp).
+void Connection::send(const ClientMessage& m) { send_bounded(encode(m), 0, "outgoing"); }
 
 std::vector<std::pair<std::string, std::string>> Connection::upgrade_headers() const {
   return {{"x-pie-identity", opts_.identity}};
