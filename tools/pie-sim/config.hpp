@@ -20,6 +20,9 @@ struct SimConfig {
   bool detach_on_close = false;
   /// 0.5: with this many live processes, every new request is refused (text error, then close).
   std::size_t max_processes = 256;
+  /// A larger incoming message ends its WebSocket (close 1009, then gone), as a Pie server's frame
+  /// limit does: every instance of that session goes with it.
+  std::size_t max_frame_bytes = 4u << 20;
 
   AuthMode auth = AuthMode::None;
   /// The internal token. Empty in `--auth none` mode means "any token is accepted".

@@ -46,6 +46,10 @@ int main(int argc, char** argv) {
                  "0.5: with N live processes, refuse every new request (text error, then close)")
       ->check(CLI::Range(std::size_t{1}, std::size_t{100000}))
       ->capture_default_str();
+  app.add_option("--max-frame-bytes", cfg.max_frame_bytes,
+                 "A larger incoming message closes its WebSocket (and ends the session's instances), like Pie")
+      ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 30))
+      ->capture_default_str();
   app.add_option("--host", cfg.host, "Address to listen on")->capture_default_str();
   app.add_option("--port", cfg.port, "Port to listen on (0 = pick a free one)")->capture_default_str();
   app.add_option("--auth", auth, "Authentication: none | token | keys")

@@ -58,7 +58,7 @@ class Session final : public Link, public Link05, public SessionHandle, public s
     t.idle_timeout = websocket::stream_base::none();
     t.keep_alive_pings = false;
     ws_.set_option(t);
-    ws_.read_message_max(v02::kMaxFrameBytes);
+    ws_.read_message_max(world_->config.max_frame_bytes);  // beyond it: close 1009, the session ends
     ws_.auto_fragment(false);  // one message = one frame, as Pie sends them
     ws_.binary(true);
     ws_.set_option(websocket::stream_base::decorator(
@@ -168,7 +168,10 @@ class Session final : public Link, public Link05, public SessionHandle, public s
   void on_read(error_code ec) {
     if (closed_) return;
     if (ec) {
-      if (ec != websocket::error::closed && ec != net::error::eof && ec != net::error::operation_aborted)
+      if (ec == websocket::error::message_too_big)
+        spdlog::warn("session {}: dropping the connection: a message over --max-frame-bytes {}", id_,
+                     world_->config.max_frame_bytes);
+      else if (ec != websocket::error::closed && ec != net::error::eof && ec != net::error::operation_aborted)
         spdlog::info("session {}: read ended: {}", id_, ec.message());
       return finish();
     }
