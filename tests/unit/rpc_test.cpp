@@ -123,6 +123,14 @@ TEST(Rpc, LimitsArePassedThrough) {
   EXPECT_NE(r.error().find("(max_input_bytes)"), std::string::npos) << r.error();
 }
 
+// A JSON body cannot make the parser build deep trees: nesting is bounded before anything is kept.
+TEST(Rpc, DeeplyNestedJsonBodiesAreRefused) {
+  const std::string deep = "{\"args\": " + std::string(100000, '[') + std::string(100000, ']') + "}";
+  expect_error(deep, "RPC body is nested deeper than 64 levels");
+  auto ok = decode_rpc_body("application/json", "{\"args\": null, \"x\": " + std::string(60, '[') + std::string(60, ']') + "}");
+  EXPECT_TRUE(ok) << ok.error();
+}
+
 TEST(Rpc, PayloadLoadsInPython) {
   const Value v = Value::dict({{S("text"), S("héllo ✓")},
                                {S("tokens"), Value::list({I(1), I(2), Value::big(pg::value::BigInt::from_decimal("-99999999999999999999").value())})},
