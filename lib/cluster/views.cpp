@@ -15,7 +15,8 @@ namespace {
 bool same_server(const config::PieServer& a, const config::PieServer& b) {
   return a.name == b.name && a.protocol == b.protocol && a.identity == b.identity && a.host == b.host && a.port == b.port && a.path == b.path && same_auth(a.auth, b.auth) &&
          a.sessions == b.sessions &&
-         a.connect_timeout == b.connect_timeout && a.request_timeout == b.request_timeout;
+         a.connect_timeout == b.connect_timeout && a.request_timeout == b.request_timeout &&
+         a.max_message_bytes == b.max_message_bytes;  // sessions take it when they connect
 }
 
 }  // namespace
@@ -58,6 +59,7 @@ nlohmann::json PieCluster::describe() const {
                         {"state", to_string(s->health(now, settings_.server_lost_after))},
                         {"weight", s->cfg.weight},
                         {"max_instances", s->cfg.max_instances},
+                        {"max_message_bytes", s->cfg.max_message_bytes},
                         {"labels", s->cfg.labels},
                         {"groups", s->groups},
                         {"sessions", s->cfg.sessions},
