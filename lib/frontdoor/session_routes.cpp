@@ -122,7 +122,7 @@ bool TarpHttp::session_route(const std::string& path, http::Request& req, http::
     for (const auto& [k, v] : call->kwargs) args.named.emplace_back(k, value::to_text(v));
   } else {
     auto params = door_params(req, body_is_message);
-    if (!params) return respond(tarp::error(400, "BadRequest", params.error())), true;
+    if (!params) return respond(bad_call_answer(params.error())), true;
     args.named = std::move(*params);
     if (body_is_message && verb != Verb::Send)
       return respond(tarp::error(415, "UnsupportedMediaType",

@@ -233,7 +233,7 @@ bool TarpHttp::builtin(const std::string& path, http::Request& req, http::Respon
 void TarpHttp::call_web(const endpoints::Endpoint& ep, http::Request& req, http::Responder& respond) {
   if (wants_event_stream(req) && resume_call(ep, req, respond)) return;
   auto params = request_params(req, !frontdoor::body_is_input(ep.cfg));
-  if (!params) return respond(tarp::error(400, "BadRequest", params.error()));
+  if (!params) return respond(bad_call_answer(params.error()));
   auto args = ep.bind_named(*params);
   if (!args) return respond(bad_call_answer(args.error()));
   auto inputs = frontdoor::call_inputs(ep.cfg, req.body, endpoints::CallArgs{{}, *params});

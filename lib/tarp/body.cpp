@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/expansion.hpp"
 #include "tarp/json_body.hpp"
 #include "tarp/query.hpp"
 
@@ -18,6 +19,13 @@ std::string media_type(std::string_view content_type) {
   return t;
 }
 
+namespace {
+Error too_many(std::size_t n) {
+  return make_error("a body of " + std::to_string(n) + " parameters is over " + std::string(kExpansionLimit) + " of " +
+                    std::to_string(kMaxBodyParams) + " parameters");
+}
+}  // namespace
+
 Result<std::vector<std::pair<std::string, std::string>>> body_params(std::string_view content_type, std::string_view body) {
   std::vector<std::pair<std::string, std::string>> out;
   const std::string type = media_type(content_type);
@@ -25,6 +33,7 @@ Result<std::vector<std::pair<std::string, std::string>>> body_params(std::string
     auto parsed = parse_json_body(body, "request body");
     if (!parsed) return make_error(parsed.error());
     const auto& j = *parsed;
+    if (j.is_object() && j.size() > kMaxBodyParams) return too_many(j.size());
     if (!j.is_object()) return make_error("a JSON request body must be an object of parameters, e.g. {\"prompt\": \"hi\"}");
     for (auto it = j.begin(); it != j.end(); ++it) {
       const auto& v = it.value();
@@ -36,6 +45,8 @@ Result<std::vector<std::pair<std::string, std::string>>> body_params(std::string
     return out;
   }
   if (type == "application/x-www-form-urlencoded") {
+    if (const auto pairs = static_cast<std::size_t>(std::count(body.begin(), body.end(), '&')) + 1; pairs > kMaxBodyParams)
+      return too_many(pairs);
     for (auto& [k, values] : parse_query(body))
       for (auto& v : values) out.emplace_back(k, std::move(v));
     return out;

@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "common/expansion.hpp"
 #include "tarp/body.hpp"
 #include "tarp/envelope.hpp"
 #include "tarp/query.hpp"
@@ -50,6 +51,20 @@ TEST(Body, Refusals) {
   EXPECT_NE(body_params("", "hello").error().find("body without Content-Type"), std::string::npos);
   std::string deep(100000, '[');
   EXPECT_FALSE(body_params("application/json", deep)) << "deep nesting is refused without a crash";
+  EXPECT_EQ(body_params("application/json", "{\"a\":" + deep + "}").error(), "request body is nested deeper than 64 levels");
+  // Parameters are bounded in number (and the form parser is linear in them).
+  std::string form, object = "{";
+  for (int i = 0; i < 5000; ++i) {
+    form += (i ? "&k" : "k") + std::to_string(i) + "=v";
+    object += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":1";
+  }
+  object += "}";
+  const auto f = body_params("application/x-www-form-urlencoded", form);
+  ASSERT_FALSE(f);
+  EXPECT_EQ(f.error(), "a body of 5000 parameters is over the expansion limit of 4096 parameters");
+  EXPECT_TRUE(pg::over_expansion_limit(f.error()));
+  EXPECT_EQ(body_params("application/json", object).error(), "a body of 5000 parameters is over the expansion limit of 4096 parameters");
+  EXPECT_EQ(parse_query(form).size(), 5000u);
 }
 
 TEST(Envelope, SuccessAndErrorShapes) {
