@@ -96,6 +96,20 @@ nlohmann::json ClusterStack::server(const std::string& name) const {
   return nlohmann::json();
 }
 
+std::string ClusterStack::submit_async(HttpClient& c, const std::string& target) {
+  auto r = c.get(target);
+  if (r.status != 200) return "";
+  auto j = nlohmann::json::parse(r.body, nullptr, false);
+  return j.is_object() && j["result"].is_object() ? j["result"].value("ID", "") : "";
+}
+
+std::string ClusterStack::job_status(HttpClient& c, const std::string& id) {
+  auto r = c.get("/asyncProbe?UUID=" + id);
+  if (r.status != 200) return "http " + std::to_string(r.status);
+  auto j = nlohmann::json::parse(r.body, nullptr, false);
+  return j.is_object() && j["result"].is_object() ? j["result"].value("status", "") : "unparsable answer";
+}
+
 bool ClusterStack::eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
   const auto end = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < end) {

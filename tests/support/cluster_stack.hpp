@@ -47,6 +47,10 @@ class ClusterStack {
   nlohmann::json server(const std::string& name) const;
   void kill_sim(int i);                 // SIGKILL and reap
   void restart_sim(int i);              // same port, same arguments
+  /// GET `target` of an async endpoint: the job's id, or "" when it was not accepted.
+  static std::string submit_async(HttpClient& c, const std::string& target);
+  /// The job's status from asyncProbe ("queued", "running", "completed", ...; "http N" otherwise).
+  static std::string job_status(HttpClient& c, const std::string& id);
   /// Polls `pred` every 20 ms until it is true or `timeout` passes.
   static bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
 
