@@ -18,6 +18,7 @@ using WFL = gp::internal::WireFormatLite;
 struct Level {
   const gp::Descriptor* type;
   gp::io::CodedInputStream::Limit limit;
+  std::int64_t end;  // offset where this message's bytes end
 };
 
 bool is_value(const gp::Descriptor* d) { return d->full_name() == "pie.gateway.v1.Value"; }
@@ -44,8 +45,9 @@ std::string scan(std::string_view bytes, const gp::Descriptor* root) {
     const gp::FieldDescriptor* field = type->FindFieldByNumber(number);
     if (stack.empty() && field) top_field = field->name();
     const std::string fname = field ? type->name() + "." + field->name() : "field " + std::to_string(number);
+    // Protobuf keeps a field of the wrong wire type as an unknown field: so does this scan.
     if (field && !field->is_packable() && WFL::WireTypeForFieldType(static_cast<WFL::FieldType>(field->type())) != wire)
-      return "wrong wire type " + std::to_string(wire) + " for " + fname + " at byte " + std::to_string(start);
+      field = nullptr;
     switch (wire) {
       case WFL::WIRETYPE_VARINT: {
         std::uint64_t v;
@@ -65,8 +67,8 @@ std::string scan(std::string_view bytes, const gp::Descriptor* root) {
       case WFL::WIRETYPE_LENGTH_DELIMITED: {
         std::uint32_t len;
         if (!in.ReadVarint32(&len)) return "malformed protobuf: truncated length of " + fname + at();
-        if (static_cast<std::int64_t>(len) > in.BytesUntilTotalBytesLimit() ||
-            (in.BytesUntilLimit() >= 0 && static_cast<std::int64_t>(len) > in.BytesUntilLimit()))
+        const std::int64_t end = stack.empty() ? static_cast<std::int64_t>(bytes.size()) : stack.back().end;
+        if (static_cast<std::int64_t>(len) > end - in.CurrentPosition())
           return "malformed protobuf: " + fname + " claims " + std::to_string(len) + " bytes, more than remain" + at();
         if (field && field->type() == gp::FieldDescriptor::TYPE_MESSAGE) {
           if (static_cast<int>(stack.size()) + 1 >= kProtobufNestingLimit) {
@@ -75,7 +77,8 @@ std::string scan(std::string_view bytes, const gp::Descriptor* root) {
             return "messages nested deeper than protobuf's limit of " + std::to_string(kProtobufNestingLimit) +
                    " levels (Value nesting deeper than " + std::to_string(values) + " levels, in '" + top_field + "')";
           }
-          stack.push_back({field->message_type(), in.PushLimit(static_cast<int>(len))});
+          const std::int64_t sub_end = in.CurrentPosition() + static_cast<std::int64_t>(len);
+          stack.push_back({field->message_type(), in.PushLimit(static_cast<int>(len)), sub_end});
           type = field->message_type();
           break;
         }
