@@ -37,7 +37,7 @@ std::vector<std::string> not_completed(HttpClient& c, const std::vector<std::str
     ClusterStack::eventually(
         [&] {
           state = ClusterStack::job_status(c, id);
-          return state != "queued" && state != "running";
+          return state != "in_progress";  // asyncProbe: in_progress until the job ends
         },
         120s);
     if (state != "completed") bad.push_back(id + ": " + state);
@@ -52,14 +52,15 @@ TEST(Liveness, TwoHundredFastStreamsOutliveAShortPingTimeout) {
   o.sims = 1;
   o.sessions = 2;
   o.sim_args = {{"--token-delay-ms", "0"}};
-  // Pings this tight failed every session when their pongs queued behind the tokens.
-  o.rest_yaml = "cluster: {ping_interval: 100ms, ping_timeout: 100ms}\n" + endpoints("120s");
+  o.request_timeout = "60s";  // launch replies queue behind the tokens too
+  // A ping timeout this short failed every session when the pongs queued behind the tokens.
+  o.rest_yaml = "cluster: {ping_interval: 100ms, ping_timeout: 500ms}\n" + endpoints("600s");
   ClusterStack st(o);
   HttpClient c(st.http_port);
   constexpr int kStreams = 200;
   std::vector<std::string> ids;
   for (int i = 0; i < kStreams; ++i) {
-    auto id = submit(c, 1500);
+    auto id = submit(c, 300);
     ASSERT_FALSE(id.empty()) << "submit " << i;
     ids.push_back(id);
   }
@@ -78,6 +79,7 @@ TEST(Liveness, SlowRepliesOnABusySessionCauseNoReconnects) {
   // Every request waits 300 ms and they are handled one at a time: a ping sent behind 20
   // launches is answered seconds later, while launch replies and tokens keep arriving.
   o.sim_args = {{"--reply-delay-ms", "300", "--token-delay-ms", "5"}};
+  o.request_timeout = "60s";
   o.rest_yaml = "cluster: {ping_interval: 200ms, ping_timeout: 2s}\n" + endpoints("120s");
   ClusterStack st(o);
   HttpClient c(st.http_port);

@@ -19,7 +19,7 @@ ClusterStack::ClusterStack(ClusterOptions opts) : dir(temp_dir()), opts_(std::mo
                      "logging:\n  level: debug\nservers:\n";
   for (int i = 0; i < opts_.sims; ++i) {
     yaml += "  - name: sim" + std::to_string(i) + "\n    uri: ws://127.0.0.1:" + std::to_string(ports[i]) +
-            "/\n    sessions: " + std::to_string(opts_.sessions) + "\n    connect_timeout: 1s\n    request_timeout: 3s\n";
+            "/\n    sessions: " + std::to_string(opts_.sessions) + "\n    connect_timeout: 1s\n    request_timeout: " + opts_.request_timeout + "\n";
     if (static_cast<std::size_t>(i) < opts_.server_yaml.size()) yaml += opts_.server_yaml[i];
   }
   yaml += opts_.rest_yaml;

@@ -22,6 +22,7 @@ struct ClusterOptions {
   /// Extra YAML lines for server i, each indented by 4 spaces, e.g. "    weight: 2\n".
   std::vector<std::string> server_yaml;
   unsigned sessions = 2;
+  std::string request_timeout = "3s";  // every server's
   /// Everything after `servers:` (groups:, cluster:, endpoints:, jobs: ...).
   std::string rest_yaml;
   bool grpc = false;  // also listen.grpc on an ephemeral port (grpc_port)
