@@ -84,8 +84,12 @@ class PieCluster : public Cluster, public std::enable_shared_from_this<PieCluste
   void on_session_ready(const ServerPtr& s, const SlotPtr& slot);
   void on_session_down(const ServerPtr& s, const SlotPtr& slot, const std::string& why);
   void schedule_reconnect(const ServerPtr& s, const SlotPtr& slot);
-  void arm_ping(const ServerPtr& s, const SlotPtr& slot, std::chrono::milliseconds delay);
+  /// Liveness (pool.cpp): a new cycle (no ping outstanding) checked in `delay`.
+  void arm_ping(const ServerPtr& s, const SlotPtr& slot, Clock::duration delay);
+  void check_liveness_in(const ServerPtr& s, const SlotPtr& slot, Clock::duration delay);
   void on_ping_timer(const ServerPtr& s, const SlotPtr& slot, std::uint64_t seq);
+  /// The slot was heard from: a held slot takes launches again.
+  void on_alive(const ServerPtr& s, const SlotPtr& slot);
   /// A launch or ping failed for a reason that says something about the server.
   void note_failure(const ServerPtr& s, const std::string& why);
   void note_success(const ServerPtr& s);

@@ -1,7 +1,8 @@
 // Session pools: each server keeps `sessions` authenticated sessions open, reconnecting with
-// exponential back-off and jitter; every open session is pinged on an interval and closed (then
-// reconnected) when a ping fails or is not answered in time. Consecutive failed launches or
-// pings eject a server for a back-off period; a ping then probes it before it takes launches again.
+// exponential back-off and jitter; a session on which nothing arrived for ping_interval is pinged,
+// and closed (then reconnected) when nothing at all arrives for ping_timeout after that ping (see
+// "liveness" below). Consecutive failed launches or pings eject a server for a back-off period;
+// a ping then probes it before it takes launches again.
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
@@ -154,9 +155,17 @@ void PieCluster::schedule_reconnect(const ServerPtr& s, const SlotPtr& slot) {
 }
 
 // ---- liveness -------------------------------------------------------------------------------
+// Any frame received is proof of life: a busy session (tokens streaming) is never pinged, and an
+// unanswered ping is not death while other frames still arrive (its pong may be queued behind
+// them). A ping goes out once nothing has arrived for ping_interval; the session is silent, and
+// closed, once nothing at all has arrived for ping_timeout after it.
 
-void PieCluster::arm_ping(const ServerPtr& s, const SlotPtr& slot, std::chrono::milliseconds delay) {
+void PieCluster::arm_ping(const ServerPtr& s, const SlotPtr& slot, Clock::duration delay) {
   slot->ping_outstanding = false;
+  check_liveness_in(s, slot, delay);
+}
+
+void PieCluster::check_liveness_in(const ServerPtr& s, const SlotPtr& slot, Clock::duration delay) {
   const auto seq = ++slot->ping_seq;
   slot->ping_timer.expires_after(delay);
   slot->ping_timer.async_wait(weak_cb([s, slot, seq](PieCluster& self, boost::system::error_code ec) {
@@ -164,14 +173,27 @@ void PieCluster::arm_ping(const ServerPtr& s, const SlotPtr& slot, std::chrono::
   }));
 }
 
+void PieCluster::on_alive(const ServerPtr& s, const SlotPtr& slot) {
+  if (!slot->held) return;
+  slot->held = false;
+  slot->ready = true;
+  spdlog::info("pie server {} session {}: alive again, taking launches", s->cfg.name, slot->index);
+  dispatch_queue();
+}
+
 void PieCluster::on_ping_timer(const ServerPtr& s, const SlotPtr& slot, std::uint64_t seq) {
   if (seq != slot->ping_seq || !(slot->usable() || slot->holding())) return;
-  if (slot->ping_outstanding) {  // the ping's own deadline passed
-    const std::string why = "ping not answered within " + std::to_string(settings_.ping_timeout.count()) + " ms";
+  const auto now = Clock::now();
+  const auto last = slot->session->last_received();
+  if (slot->ping_outstanding) {
+    const auto deadline = std::max(last, slot->ping_sent_at) + settings_.ping_timeout;
+    if (now < deadline) return check_liveness_in(s, slot, deadline - now);  // frames still arrive
+    const std::string why = "nothing received within " + std::to_string(settings_.ping_timeout.count()) +
+                            " ms of a ping (ping_timeout)";
     note_failure(s, why);
     if (terminates_on_close(*slot) && slot->session->attached_instances() > 0) {
       // Closing a 0.5 edge session terminates its processes: keep it for them (no new launches
-      // on it), ping again, and close it only once they have ended (end_run) or it answers.
+      // on it), ping again, and close it only once they have ended (end_run) or it is heard again.
       if (!slot->held) {
         spdlog::warn("pie server {} session {}: {}; kept open for its {} running processes (closing it would "
                      "terminate them), no new launches on it", s->cfg.name, slot->index, why,
@@ -184,26 +206,26 @@ void PieCluster::on_ping_timer(const ServerPtr& s, const SlotPtr& slot, std::uin
     }
     return on_session_down(s, slot, why);
   }
+  if (now - last < settings_.ping_interval) {  // not idle: no ping needed
+    if (last > slot->ping_sent_at) on_alive(s, slot);
+    return check_liveness_in(s, slot, last + settings_.ping_interval - now);
+  }
   slot->ping_outstanding = true;
-  slot->ping_timer.expires_after(settings_.ping_timeout);
-  slot->ping_timer.async_wait(weak_cb([s, slot, seq](PieCluster& self, boost::system::error_code ec) {
-    if (!ec) self.on_ping_timer(s, slot, seq);
-  }));
+  slot->ping_sent_at = now;
+  const auto id = ++slot->pings_sent;
+  check_liveness_in(s, slot, settings_.ping_timeout);
   auto session = slot->session;
-  session->ping(weak_cb([s, slot, session, seq](PieCluster& self, Result<std::string> r) {
-    if (slot->session != session || seq != slot->ping_seq || !slot->ping_outstanding) return;
+  session->ping(weak_cb([s, slot, session, id](PieCluster& self, Result<std::string> r) {
+    if (slot->session != session || id != slot->pings_sent || !slot->ping_outstanding) return;
     if (!r) {
       if (!session->is_open()) return;  // on_closed reports it
-      self.note_failure(s, "ping failed: " + r.error());
-      return self.on_session_down(s, slot, "ping failed: " + r.error());
+      // Timed out (the session's request_timeout): the liveness deadline above decides.
+      if (session->last_received() <= slot->ping_sent_at) return;
+      spdlog::debug("pie server {} session {}: ping refused: {}", s->cfg.name, slot->index, r.error());
+    } else {
+      self.note_success(s);
     }
-    self.note_success(s);
-    if (slot->held) {
-      slot->held = false;
-      slot->ready = true;
-      spdlog::info("pie server {} session {}: answers pings again, taking launches", s->cfg.name, slot->index);
-      self.dispatch_queue();
-    }
+    self.on_alive(s, slot);
     self.arm_ping(s, slot, self.settings_.ping_interval);
   }));
 }

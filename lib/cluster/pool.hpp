@@ -28,11 +28,14 @@ struct Slot {
   bool ready = false;     // authenticated and provisioned: takes launches
   unsigned failures = 0;  // consecutive failed connects: reconnect back-off
   asio::steady_timer retry;
-  asio::steady_timer ping_timer;  // the interval, then the ping's own deadline
-  std::uint64_t ping_seq = 0;
+  asio::steady_timer ping_timer;  // the next liveness check (idle for ping_interval? silent since the ping?)
+  std::uint64_t ping_seq = 0;     // of the check armed last
+  std::uint64_t pings_sent = 0;   // the id of the ping outstanding
   bool ping_outstanding = false;
-  /// A 0.5 session that missed a ping but has running processes (closing it would terminate
-  /// them): no launches, still pinged, closed once they have ended.
+  Clock::time_point ping_sent_at{};
+  /// A 0.5 session silent for ping_timeout after a ping but with running processes (closing it
+  /// would terminate them): no launches, still pinged, closed once they have ended, taking
+  /// launches again once anything arrives on it.
   bool held = false;
 
   bool usable() const { return ready && session && session->is_open(); }

@@ -1,9 +1,8 @@
 // servers[i].auth. Secrets (token, key passphrase) come from files or environment variables,
-// never from the YAML; they are read once, here, and never logged.
+// never from the YAML; they are read once, here (regular files of at most 64 KiB), never logged.
 #include <cstdlib>
-#include <fstream>
-#include <iterator>
 
+#include "common/bounded_file.hpp"
 #include "config/pie_client_sections.hpp"
 #include "pie/auth/ssh_key.hpp"
 
@@ -20,12 +19,12 @@ std::optional<std::string> read_secret(const YAML::Node& auth, const std::string
   if (auto file = auth[what + "_file"]) {
     const std::string field = path + "." + what + "_file";
     const std::string name = resolve_path(dir, f.str(file, field));
-    std::ifstream in(name, std::ios::binary);
-    if (!in) {
-      f.error(file, field, "cannot read '" + name + "'");
+    auto read = read_bounded_file(name, kMaxSecretFileBytes);
+    if (!read) {
+      f.error(file, field, read.error());
       return std::string{};
     }
-    std::string v((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::string v = std::move(read).value();
     while (!v.empty() && (v.back() == '\n' || v.back() == '\r' || (trim_spaces && v.back() == ' '))) v.pop_back();
     if (v.empty()) f.error(file, field, "'" + name + "' is empty");
     return v;

@@ -5,6 +5,8 @@
 
 namespace pg::config {
 
+using namespace std::chrono_literals;
+
 namespace {
 
 bool valid_name(const std::string& s) {
@@ -66,17 +68,14 @@ void load_cluster_settings(const YAML::Node& n, Fields& f, ClusterSettings& c) {
                            "max_eject_time", "retry_budget", "server_lost_after"}))
     return;
   c.queue_size = static_cast<std::size_t>(f.integer(n, "queue_size", p, static_cast<long long>(c.queue_size), 0, 1000000));
-  c.queue_wait = f.duration(n, "queue_wait", p, c.queue_wait);
-  c.ping_interval = f.duration(n, "ping_interval", p, c.ping_interval);
-  c.ping_timeout = f.duration(n, "ping_timeout", p, c.ping_timeout);
+  c.queue_wait = f.duration(n, "queue_wait", p, c.queue_wait, 0ms, 1h);
+  c.ping_interval = f.duration(n, "ping_interval", p, c.ping_interval, 100ms, 1h);
+  c.ping_timeout = f.duration(n, "ping_timeout", p, c.ping_timeout, 100ms, 1h);
   c.eject_after = static_cast<unsigned>(f.integer(n, "eject_after", p, c.eject_after, 1, 1000));
-  c.eject_time = f.duration(n, "eject_time", p, c.eject_time);
-  c.max_eject_time = f.duration(n, "max_eject_time", p, c.max_eject_time);
+  c.eject_time = f.duration(n, "eject_time", p, c.eject_time, 100ms, 1h);
+  c.max_eject_time = f.duration(n, "max_eject_time", p, c.max_eject_time, 100ms, 24h);
   c.retry_budget = static_cast<unsigned>(f.integer(n, "retry_budget", p, c.retry_budget, 0, 100));
-  c.server_lost_after = f.duration(n, "server_lost_after", p, c.server_lost_after);
-  for (auto [key, d] : {std::pair{"ping_interval", c.ping_interval}, std::pair{"ping_timeout", c.ping_timeout},
-                        std::pair{"eject_time", c.eject_time}, std::pair{"server_lost_after", c.server_lost_after}})
-    if (d.count() == 0) f.error(n[key], p + "." + key, "must be greater than zero");
+  c.server_lost_after = f.duration(n, "server_lost_after", p, c.server_lost_after, 100ms, 24h);
   if (c.max_eject_time < c.eject_time)
     f.error(n["max_eject_time"] ? n["max_eject_time"] : n, p + ".max_eject_time", "must not be shorter than eject_time");
 }

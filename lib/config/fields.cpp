@@ -95,6 +95,27 @@ Duration Fields::duration(const YAML::Node& map, const char* key, const std::str
   return *d;
 }
 
+Duration Fields::duration(const YAML::Node& map, const char* key, const std::string& path, Duration dflt,
+                          Duration min, Duration max) {
+  const Duration d = duration(map, key, path, Duration(-1));
+  if (d.count() < 0) return dflt;  // absent, or invalid (reported)
+  if (d < min || d > max) {
+    error(map[key], path + "." + key,
+          "must be from " + format_duration(min) + " to " + format_duration(max) + " (got '" + map[key].Scalar() + "')");
+    return dflt;
+  }
+  return d;
+}
+
+std::string format_duration(Duration d) {
+  const auto ms = d.count();
+  if (ms == 0) return "0s";
+  if (ms % 3600000 == 0) return std::to_string(ms / 3600000) + "h";
+  if (ms % 60000 == 0) return std::to_string(ms / 60000) + "m";
+  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms) + "ms";
+}
+
 namespace {
 Result<std::uint16_t> parse_port(const std::string& text, bool allow_zero) {
   if (text.empty() || text.size() > 5 || !std::all_of(text.begin(), text.end(), ::isdigit))

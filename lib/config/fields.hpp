@@ -28,6 +28,9 @@ class Fields {
   long long integer(const YAML::Node& map, const char* key, const std::string& path, long long dflt, long long min,
                     long long max);
   Duration duration(const YAML::Node& map, const char* key, const std::string& path, Duration dflt);
+  /// A duration from `min` to `max` (the error states the range); `dflt` if absent or invalid.
+  Duration duration(const YAML::Node& map, const char* key, const std::string& path, Duration dflt, Duration min,
+                    Duration max);
   /// `true` or `false` (YAML's other spellings are refused: they surprise people).
   bool boolean(const YAML::Node& map, const char* key, const std::string& path, bool dflt);
 
@@ -35,6 +38,9 @@ class Fields {
   std::string source_;
   std::string errors_;
 };
+
+/// 1500 ms -> "1500ms", 60000 -> "1m", 0 -> "0s": the form parse_duration reads.
+std::string format_duration(Duration d);
 
 /// "host:port" or "[v6]:port" -> ListenAddress.
 Result<ListenAddress> parse_host_port(const std::string& text);

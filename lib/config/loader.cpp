@@ -5,18 +5,20 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <fstream>
 #include <set>
-#include <sstream>
 
+#include "common/bounded_file.hpp"
 #include "config/browser_section.hpp"
 #include "config/cluster_section.hpp"
 #include "config/fields.hpp"
 #include "config/pie_client_sections.hpp"
+#include "config/yaml_document.hpp"
 #include "endpoints/arg_template.hpp"
 #include "endpoints/registry.hpp"
 
 namespace pg::config {
+
+using namespace std::chrono_literals;
 
 const char* to_string(ParamType t) {
   switch (t) {
@@ -121,8 +123,8 @@ void load_server(const YAML::Node& n, const std::string& path, Fields& f, Config
   load_server_protocol(n, path, f, s);  // after uri: sets the 0.5 path default
   if (auto a = n["auth"]) load_server_auth(a, path + ".auth", f, config_dir(cfg.source), s.auth);
   s.sessions = static_cast<unsigned>(f.integer(n, "sessions", path, s.sessions, 1, 256));
-  s.connect_timeout = f.duration(n, "connect_timeout", path, s.connect_timeout);
-  s.request_timeout = f.duration(n, "request_timeout", path, s.request_timeout);
+  s.connect_timeout = f.duration(n, "connect_timeout", path, s.connect_timeout, 50ms, 10min);
+  s.request_timeout = f.duration(n, "request_timeout", path, s.request_timeout, 100ms, 1h);
   load_server_cluster_fields(n, path, f, s);
   for (const auto& other : cfg.servers)
     if (!s.name.empty() && other.name == s.name) f.error(n["name"], path + ".name", "duplicate server name '" + s.name + "'");
@@ -233,9 +235,9 @@ void load_endpoint(const YAML::Node& n, const std::string& path, Fields& f, Conf
     if (ep.is_rpc()) f.error(a, path + ".async", "only get and post endpoints take 'async' (use kind rpc or asyncrpc)");
   }
   if (ep.kind == EndpointKind::AsyncRpc) ep.async = true;
-  ep.suggested_wait = f.duration(n, "suggested_wait", path, ep.suggested_wait);
+  ep.suggested_wait = f.duration(n, "suggested_wait", path, ep.suggested_wait, 1ms, 1h);
   ep.cancel_on_disconnect = f.boolean(n, "cancel_on_disconnect", path, ep.cancel_on_disconnect);
-  ep.timeout = f.duration(n, "timeout", path, ep.timeout);
+  ep.timeout = f.duration(n, "timeout", path, ep.timeout, 10ms, 24h);
   load_endpoint_cluster_fields(n, path, f, cfg, ep);
   load_endpoint_content_type(n, path, f, ep);
   load_endpoint_fanout(n, path, f, ep);
@@ -243,7 +245,6 @@ void load_endpoint(const YAML::Node& n, const std::string& path, Fields& f, Conf
   load_endpoint_session(n, path, f, cfg, ep);
   if (auto li = n["launch_input"]) load_endpoint_launch_input(li, path + ".launch_input", f, ep);
   check_endpoint_v05(n, path, f, cfg, ep);  // after group and launch_input
-  if (ep.timeout.count() == 0) f.error(n["timeout"], path + ".timeout", "must be greater than zero");
   for (const auto& other : cfg.endpoints)
     // One GET and one POST-like (post, rpc, asyncrpc) endpoint per name: they share the URL.
     if (!ep.name.empty() && other.name == ep.name &&
@@ -260,7 +261,7 @@ void load_root(const YAML::Node& root, Fields& f, Config& cfg) {
     return;
   if (auto sd = root["shutdown"]) {
     if (f.expect_map(sd, "shutdown", {"drain_timeout", "async_jobs"})) {
-      cfg.shutdown.drain_timeout = f.duration(sd, "drain_timeout", "shutdown", cfg.shutdown.drain_timeout);
+      cfg.shutdown.drain_timeout = f.duration(sd, "drain_timeout", "shutdown", cfg.shutdown.drain_timeout, 0ms, 1h);
       if (auto a = sd["async_jobs"]) {
         std::string v = f.str(a, "shutdown.async_jobs");
         if (v == "terminate") cfg.shutdown.terminate_async_jobs = true;
@@ -271,7 +272,7 @@ void load_root(const YAML::Node& root, Fields& f, Config& cfg) {
   }
   if (auto j = root["jobs"]) {
     if (f.expect_map(j, "jobs", {"retention", "max_live", "max_finished", "max_finished_sync", "max_output_bytes"})) {
-      cfg.jobs.retention = f.duration(j, "retention", "jobs", cfg.jobs.retention);
+      cfg.jobs.retention = f.duration(j, "retention", "jobs", cfg.jobs.retention, 1s, 30 * 24h);
       cfg.jobs.max_live = static_cast<std::size_t>(f.integer(j, "max_live", "jobs", cfg.jobs.max_live, 1, 10000000));
       cfg.jobs.max_finished = static_cast<std::size_t>(f.integer(j, "max_finished", "jobs", cfg.jobs.max_finished, 0, 100000000));
       cfg.jobs.max_finished_sync =
@@ -307,8 +308,8 @@ void load_root(const YAML::Node& root, Fields& f, Config& cfg) {
     if (f.expect_map(l, "limits", {"max_body_bytes", "max_header_bytes", "read_timeout", "idle_timeout", "max_connections"})) {
       cfg.limits.max_body_bytes = static_cast<std::size_t>(f.integer(l, "max_body_bytes", "limits", cfg.limits.max_body_bytes, 0, 1LL << 32));
       cfg.limits.max_header_bytes = static_cast<std::size_t>(f.integer(l, "max_header_bytes", "limits", cfg.limits.max_header_bytes, 1024, 1 << 20));
-      cfg.limits.read_timeout = f.duration(l, "read_timeout", "limits", cfg.limits.read_timeout);
-      cfg.limits.idle_timeout = f.duration(l, "idle_timeout", "limits", cfg.limits.idle_timeout);
+      cfg.limits.read_timeout = f.duration(l, "read_timeout", "limits", cfg.limits.read_timeout, 100ms, 1h);
+      cfg.limits.idle_timeout = f.duration(l, "idle_timeout", "limits", cfg.limits.idle_timeout, 100ms, 24h);
       cfg.limits.max_connections = static_cast<std::size_t>(f.integer(l, "max_connections", "limits", cfg.limits.max_connections, 1, 1000000));
     }
   }
@@ -329,6 +330,7 @@ void load_root(const YAML::Node& root, Fields& f, Config& cfg) {
   if (auto mc = root["models_cache"]) {
     auto d = parse_duration(f.str(mc, "models_cache"));
     if (!d) f.error(mc, "models_cache", d.error());
+    else if (*d > 1h) f.error(mc, "models_cache", "must be from 0s to 1h (got '" + mc.Scalar() + "')");
     else cfg.models_cache = *d;
   }
   if (auto c = root["cors"]) load_cors_section(c, f, cfg.cors);
@@ -355,13 +357,9 @@ void load_root(const YAML::Node& root, Fields& f, Config& cfg) {
 Result<Config> load_string(const std::string& yaml, const std::string& source) {
   Config cfg;
   cfg.source = source;
-  YAML::Node root;
-  try {
-    root = YAML::Load(yaml);
-  } catch (const YAML::Exception& e) {
-    return make_error(source + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
-                      ": YAML syntax error: " + e.msg);
-  }
+  auto doc = parse_yaml_document(yaml, source);
+  if (!doc) return make_error(doc.error());
+  const YAML::Node root = *doc;
   Fields f(source);
   try {
     load_root(root, f, cfg);
@@ -373,11 +371,9 @@ Result<Config> load_string(const std::string& yaml, const std::string& source) {
 }
 
 Result<Config> load_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error(path + ": cannot open the configuration file");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return load_string(ss.str(), path);
+  auto text = read_bounded_file(path, kMaxConfigFileBytes);
+  if (!text) return make_error(path + ": cannot read the configuration file: " + text.error());
+  return load_string(*text, path);
 }
 
 }  // namespace pg::config

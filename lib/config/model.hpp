@@ -84,8 +84,8 @@ struct ServerGroup {
 struct ClusterSettings {
   std::size_t queue_size = 1000;   // launches waiting for a free server; beyond it 503 + Retry-After
   Duration queue_wait{30000};      // longest wait in that queue (never past the job's own deadline)
-  Duration ping_interval{5000};    // each open session is pinged this often
-  Duration ping_timeout{5000};     // an unanswered ping closes (and reconnects) its session
+  Duration ping_interval{5000};    // a session on which nothing arrived this long is pinged
+  Duration ping_timeout{30000};    // nothing at all received this long after a ping: closed, reconnected
   unsigned eject_after = 5;        // consecutive failed launches/pings eject a server ...
   Duration eject_time{10000};      // ... for this long (doubling on each re-ejection) ...
   Duration max_eject_time{300000};  // ... up to this; then it is probed with a ping

@@ -5,8 +5,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
+#include "common/bounded_file.hpp"
 #include "config/pie_client_sections.hpp"
 #include "pie/v05/names.hpp"
 
@@ -25,6 +25,8 @@ std::string resolve_path(const std::string& dir, const std::string& path) {
 }
 
 namespace {
+
+constexpr std::size_t kMaxManifestBytes = 1024 * 1024;  // a Pie.toml is a few hundred bytes
 
 /// Empty if `path` is a readable regular file, else why not.
 std::string unreadable(const std::string& path) {
@@ -46,12 +48,11 @@ bool valid_part(std::string_view s) {
 
 /// Reads Pie.toml: [package] name = "namespace/name", version = "x.y.z". Error: "<where>: <what>".
 std::string read_manifest(const std::string& path, ProgramSpec& p) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
+  auto text = read_bounded_file(path, kMaxManifestBytes);
+  if (!text) return text.error();
   toml::table root;
   try {
-    root = toml::parse(ss.str(), std::string_view(path));
+    root = toml::parse(*text, std::string_view(path));
   } catch (const toml::parse_error& e) {
     const auto& b = e.source().begin;
     return path + ":" + std::to_string(b.line) + ":" + std::to_string(b.column) + ": invalid TOML: " +

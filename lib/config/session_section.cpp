@@ -26,11 +26,10 @@ void load_endpoint_session(const YAML::Node& n, const std::string& path, Fields&
   } else {
     const std::string spath = path + ".session";
     if (s && f.expect_map(s, spath, {"idle_timeout", "max_open", "max_duration"})) {
-      ep.session.idle_timeout = f.duration(s, "idle_timeout", spath, ep.session.idle_timeout);
+      using namespace std::chrono_literals;
+      ep.session.idle_timeout = f.duration(s, "idle_timeout", spath, ep.session.idle_timeout, 100ms, 7 * 24h);
       ep.session.max_open = static_cast<std::size_t>(f.integer(s, "max_open", spath, 100, 1, 100000));
-      ep.session.max_duration = f.duration(s, "max_duration", spath, ep.session.max_duration);
-      if (ep.session.idle_timeout.count() <= 0) f.error(s["idle_timeout"], spath + ".idle_timeout", "must be greater than zero");
-      if (ep.session.max_duration.count() <= 0) f.error(s["max_duration"], spath + ".max_duration", "must be greater than zero");
+      ep.session.max_duration = f.duration(s, "max_duration", spath, ep.session.max_duration, 1s, 7 * 24h);
     }
     // A conversation answers messages, not a result: these keys would be silently ignored.
     for (const char* key : {"result", "result_format", "async", "fanout", "content_type", "idempotent"})

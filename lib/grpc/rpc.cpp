@@ -6,6 +6,20 @@
 
 namespace pg::grpc_api {
 
+namespace {
+thread_local const std::string* t_undecodable = nullptr;
+
+/// The failure of a request start() must refuse (undecodable_request()), if any.
+std::optional<Failure> refusal() {
+  if (const auto* why = undecodable_request()) return failure(grpc::StatusCode::INVALID_ARGUMENT, "BadRequest", *why);
+  return std::nullopt;
+}
+}  // namespace
+
+const std::string* undecodable_request() { return t_undecodable; }
+UndecodableScope::UndecodableScope(const std::string* why) { t_undecodable = why; }
+UndecodableScope::~UndecodableScope() { t_undecodable = nullptr; }
+
 Failure cancel_failure(const CallInfo& c) {
   return c.deadline_passed() ? failure(grpc::StatusCode::DEADLINE_EXCEEDED, "DeadlineExceeded", "the call's deadline passed")
                              : failure(grpc::StatusCode::CANCELLED, "Cancelled", "the client cancelled the call");
@@ -64,8 +78,10 @@ void CallInfo::note_job(const jobs::Job& job) {
 grpc::ServerUnaryReactor* UnaryCall::start(std::shared_ptr<UnaryCall> call) {
   call->self_ = call;
   enlist(call->core_, call);
-  post_io(call->core_, [call] {
-    if (!call->finished()) call->run();
+  post_io(call->core_, [call, refused = refusal()] {
+    if (call->finished()) return;
+    if (refused) return call->finish(*refused);
+    call->run();
   });
   return call.get();
 }
@@ -109,11 +125,12 @@ void UnaryCall::OnDone() {
 grpc::ServerWriteReactor<pb::JobEvent>* JobStream::start(std::shared_ptr<JobStream> call) {
   call->self_ = call;
   enlist(call->core_, call);
-  post_io(call->core_, [call] {
+  post_io(call->core_, [call, refused = refusal()] {
     {
       std::lock_guard lock(call->mu_);
       if (call->finishing_) return;
     }
+    if (refused) return call->finish(*refused);
     call->run();
   });
   return call.get();

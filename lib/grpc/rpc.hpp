@@ -66,6 +66,18 @@ struct Core {
   std::unordered_map<const void*, std::weak_ptr<Abortable>> live;  // calls not yet done
 };
 
+/// While gRPC creates the reactor of a request that did not parse (checked_handler.hpp): why,
+/// for this thread. The reactor's start() then answers INVALID_ARGUMENT with it instead of
+/// running the method. Null otherwise.
+const std::string* undecodable_request();
+class UndecodableScope {
+ public:
+  explicit UndecodableScope(const std::string* why);
+  ~UndecodableScope();
+  UndecodableScope(const UndecodableScope&) = delete;
+  UndecodableScope& operator=(const UndecodableScope&) = delete;
+};
+
 /// Run `fn` on the io thread unless the front door has stopped by then.
 template <class F>
 void post_io(const std::shared_ptr<Core>& core, F fn) {

@@ -3,6 +3,7 @@
 // kept in step with the cluster, reflection, and stopping.
 #include "grpc/server.hpp"
 
+#include <google/protobuf/descriptor.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <spdlog/spdlog.h>
@@ -12,9 +13,11 @@
 #include <atomic>
 #include <functional>
 #include <map>
+#include <stdexcept>
 
 #include <boost/asio/steady_timer.hpp>
 
+#include "grpc/checked_handler.hpp"
 #include "grpc/rpc.hpp"
 
 namespace pg::grpc_api {
@@ -108,7 +111,23 @@ std::optional<Failure> list_servers(Core& core, const pb::ListServersRequest&, p
 
 class Service final : public pb::Gateway::CallbackService {
  public:
-  explicit Service(std::shared_ptr<Core> core) : core_(std::move(core)) {}
+  explicit Service(std::shared_ptr<Core> core) : core_(std::move(core)) {
+    // A request that does not parse is answered INVALID_ARGUMENT naming why (checked_handler.hpp).
+    // Converse reads its messages in the stream: a bad one fails that read (converse.cpp).
+    unary("ListEndpoints", &Service::ListEndpoints);
+    unary("Call", &Service::Call);
+    streaming("CallStream", &Service::CallStream);
+    unary("SubmitJob", &Service::SubmitJob);
+    unary("GetJob", &Service::GetJob);
+    unary("WaitJob", &Service::WaitJob);
+    streaming("WatchJob", &Service::WatchJob);
+    unary("CancelJob", &Service::CancelJob);
+    unary("ListJobs", &Service::ListJobs);
+    unary("ListServers", &Service::ListServers);
+    unary("GetModels", &Service::GetModels);
+    unary("ListDaemons", &Service::ListDaemons);
+    unary("LaunchDaemon", &Service::LaunchDaemon);
+  }
 
   grpc::ServerUnaryReactor* ListEndpoints(grpc::CallbackServerContext* ctx, const pb::ListEndpointsRequest* req,
                                           pb::ListEndpointsResponse* resp) override {
@@ -163,6 +182,31 @@ class Service final : public pb::Gateway::CallbackService {
   }
 
  private:
+  static int method_index(const char* name) {
+    const auto* svc = google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
+        std::string(pb::Gateway::service_full_name()));
+    const auto* m = svc ? svc->FindMethodByName(name) : nullptr;
+    if (!m) throw std::logic_error(std::string("pie.gateway.v1.Gateway has no method ") + name);
+    return m->index();
+  }
+  template <class Req, class Resp>
+  void unary(const char* name,
+             grpc::ServerUnaryReactor* (Service::*method)(grpc::CallbackServerContext*, const Req*, Resp*)) {
+    using H = CheckedHandler<Req, Resp, false>;
+    MarkMethodCallback(method_index(name), new H(new typename H::Inner(
+                                               [this, method](grpc::CallbackServerContext* ctx, const Req* req,
+                                                              Resp* resp) { return (this->*method)(ctx, req, resp); })));
+  }
+  template <class Req, class Resp>
+  void streaming(const char* name,
+                 grpc::ServerWriteReactor<Resp>* (Service::*method)(grpc::CallbackServerContext*, const Req*)) {
+    using H = CheckedHandler<Req, Resp, true>;
+    MarkMethodCallback(method_index(name),
+                       new H(new typename H::Inner([this, method](grpc::CallbackServerContext* ctx, const Req* req) {
+                         return (this->*method)(ctx, req);
+                       })));
+  }
+
   std::shared_ptr<Core> core_;
 };
 

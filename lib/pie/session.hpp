@@ -138,6 +138,8 @@ class Session : public std::enable_shared_from_this<Session> {
   /// Requests sent and not yet answered, and instances attached here (for balancing).
   virtual std::size_t pending_requests() const = 0;
   virtual std::size_t attached_instances() const = 0;
+  /// When the last frame (of any kind) arrived on this session, or when it opened: proof of life.
+  virtual std::chrono::steady_clock::time_point last_received() const = 0;
 };
 
 /// A session speaking Pie v0.2 over ws://host:port/path.

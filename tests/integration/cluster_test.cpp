@@ -28,16 +28,10 @@ const char* kSleepEndpoints =
     "jobs: {max_live: 100000}\n";
 
 std::string submit_async(HttpClient& c, int ms) {
-  auto r = c.get("/sleep_async?ms=" + std::to_string(ms));
-  if (r.status != 200) return "";
-  return json::parse(r.body)["result"].value("ID", "");
+  return ClusterStack::submit_async(c, "/sleep_async?ms=" + std::to_string(ms));
 }
 
-std::string probe(HttpClient& c, const std::string& id) {
-  auto r = c.get("/asyncProbe?UUID=" + id);
-  if (r.status != 200) return "http " + std::to_string(r.status);
-  return json::parse(r.body)["result"].value("status", "");
-}
+std::string probe(HttpClient& c, const std::string& id) { return ClusterStack::job_status(c, id); }
 
 }  // namespace
 

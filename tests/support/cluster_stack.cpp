@@ -19,7 +19,7 @@ ClusterStack::ClusterStack(ClusterOptions opts) : dir(temp_dir()), opts_(std::mo
                      "logging:\n  level: debug\nservers:\n";
   for (int i = 0; i < opts_.sims; ++i) {
     yaml += "  - name: sim" + std::to_string(i) + "\n    uri: ws://127.0.0.1:" + std::to_string(ports[i]) +
-            "/\n    sessions: " + std::to_string(opts_.sessions) + "\n    connect_timeout: 1s\n    request_timeout: 3s\n";
+            "/\n    sessions: " + std::to_string(opts_.sessions) + "\n    connect_timeout: 1s\n    request_timeout: " + opts_.request_timeout + "\n";
     if (static_cast<std::size_t>(i) < opts_.server_yaml.size()) yaml += opts_.server_yaml[i];
   }
   yaml += opts_.rest_yaml;
@@ -94,6 +94,20 @@ nlohmann::json ClusterStack::server(const std::string& name) const {
   for (const auto& s : servers())
     if (s.value("name", "") == name) return s;
   return nlohmann::json();
+}
+
+std::string ClusterStack::submit_async(HttpClient& c, const std::string& target) {
+  auto r = c.get(target);
+  if (r.status != 200) return "";
+  auto j = nlohmann::json::parse(r.body, nullptr, false);
+  return j.is_object() && j["result"].is_object() ? j["result"].value("ID", "") : "";
+}
+
+std::string ClusterStack::job_status(HttpClient& c, const std::string& id) {
+  auto r = c.get("/asyncProbe?UUID=" + id);
+  if (r.status != 200) return "http " + std::to_string(r.status);
+  auto j = nlohmann::json::parse(r.body, nullptr, false);
+  return j.is_object() && j["result"].is_object() ? j["result"].value("status", "") : "unparsable answer";
 }
 
 bool ClusterStack::eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {

@@ -22,6 +22,7 @@ struct ClusterOptions {
   /// Extra YAML lines for server i, each indented by 4 spaces, e.g. "    weight: 2\n".
   std::vector<std::string> server_yaml;
   unsigned sessions = 2;
+  std::string request_timeout = "3s";  // every server's
   /// Everything after `servers:` (groups:, cluster:, endpoints:, jobs: ...).
   std::string rest_yaml;
   bool grpc = false;  // also listen.grpc on an ephemeral port (grpc_port)
@@ -47,6 +48,10 @@ class ClusterStack {
   nlohmann::json server(const std::string& name) const;
   void kill_sim(int i);                 // SIGKILL and reap
   void restart_sim(int i);              // same port, same arguments
+  /// GET `target` of an async endpoint: the job's id, or "" when it was not accepted.
+  static std::string submit_async(HttpClient& c, const std::string& target);
+  /// The job's status from asyncProbe ("queued", "running", "completed", ...; "http N" otherwise).
+  static std::string job_status(HttpClient& c, const std::string& id);
   /// Polls `pred` every 20 ms until it is true or `timeout` passes.
   static bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
 

@@ -74,7 +74,7 @@ TEST(ClusterConfig, ServersGroupsAndKnobs) {
   EXPECT_EQ(cfg.cluster.eject_after, 3u);
   EXPECT_EQ(cfg.cluster.retry_budget, 0u);
   EXPECT_EQ(cfg.cluster.server_lost_after.count(), 4000);
-  EXPECT_EQ(cfg.cluster.ping_timeout.count(), 5000);  // default
+  EXPECT_EQ(cfg.cluster.ping_timeout.count(), 30000);  // default: tolerates a busy session
   EXPECT_EQ(cfg.endpoints[0].group, "zonex");
   EXPECT_TRUE(cfg.endpoints[0].idempotent);
   EXPECT_EQ(cfg.endpoints[1].group, "");  // all
@@ -111,7 +111,7 @@ TEST(ClusterConfig, ErrorsNameFileLineColumnAndField) {
   EXPECT_NE(e.find("test.yaml:6:3: cluster.queue_sise: unknown field"), std::string::npos) << e;
 
   e = load_error(std::string(kServers) + "cluster:\n  ping_interval: 0s\n");
-  EXPECT_NE(e.find("cluster.ping_interval: must be greater than zero"), std::string::npos) << e;
+  EXPECT_NE(e.find("cluster.ping_interval: must be from 100ms to 1h (got '0s')"), std::string::npos) << e;
 
   e = load_error(std::string(kServers) + "cluster: {eject_time: 1m, max_eject_time: 10s}\n");
   EXPECT_NE(e.find("cluster.max_eject_time: must not be shorter than eject_time"), std::string::npos) << e;

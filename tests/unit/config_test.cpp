@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <cstdlib>
 
@@ -165,4 +166,103 @@ TEST(Config, Durations) {
   EXPECT_FALSE(parse_duration("-1s"));
   EXPECT_FALSE(parse_duration("10 parsecs"));
   EXPECT_FALSE(parse_duration("1e300h"));
+}
+
+// ---- input that cannot be read safely (issue 14, item 5) ----------------------------------
+
+namespace {
+
+std::string token_server(const std::string& token_file) {
+  return "servers:\n  - name: a\n    uri: ws://127.0.0.1:1/\n    auth: {kind: token, token_file: " + token_file + "}\n";
+}
+
+}  // namespace
+
+TEST(Config, SecretFilesMustBeRegularAndSmall) {
+  auto dev = load_string(token_server("/dev/zero"), "f.yaml");
+  ASSERT_FALSE(dev);
+  EXPECT_NE(dev.error().find("f.yaml:4:37: servers[0].auth.token_file: '/dev/zero' is not a regular file (a character "
+                             "device): only a regular file of at most 64 KiB is read"),
+            std::string::npos)
+      << dev.error();
+
+  auto dir = pg::test::temp_dir();
+  ASSERT_EQ(::mkfifo((dir + "/fifo").c_str(), 0600), 0);
+  auto fifo = load_string(token_server(dir + "/fifo"), "f.yaml");  // returns: no writer is waited for
+  ASSERT_FALSE(fifo);
+  EXPECT_NE(fifo.error().find("is not a regular file (a FIFO)"), std::string::npos) << fifo.error();
+
+  auto directory = load_string(token_server(dir), "f.yaml");
+  ASSERT_FALSE(directory);
+  EXPECT_NE(directory.error().find("is not a regular file (a directory)"), std::string::npos) << directory.error();
+
+  pg::test::write_file(dir + "/big", std::string(70000, 'x'));
+  auto big = load_string(token_server(dir + "/big"), "f.yaml");
+  ASSERT_FALSE(big);
+  EXPECT_NE(big.error().find("'" + dir + "/big' is 70000 bytes: at most 65536 bytes (64 KiB) are read"),
+            std::string::npos)
+      << big.error();
+
+  // A key's passphrase is a secret file too.
+  auto pass = load_string("servers:\n  - name: a\n    uri: ws://127.0.0.1:1/\n    auth: {kind: key, username: u, "
+                          "key_file: " + dir + "/big, passphrase_file: /dev/zero}\n",
+                          "f.yaml");
+  ASSERT_FALSE(pass);
+  EXPECT_NE(pass.error().find("servers[0].auth.passphrase_file: '/dev/zero' is not a regular file"), std::string::npos)
+      << pass.error();
+}
+
+TEST(Config, ConfigFileMustBeRegular) {
+  auto c = pg::config::load_file("/dev/zero");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().find("/dev/zero: cannot read the configuration file: '/dev/zero' is not a regular file"),
+            std::string::npos)
+      << c.error();
+}
+
+TEST(Config, DuplicateKeyNamesBothLines) {
+  auto c = load_string(std::string(kMinimal) + "cluster: {ping_interval: 1s}\ncluster:\n  ping_interval: 2s\n", "f.yaml");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().find("f.yaml:13:1: cluster: duplicate key: 'cluster' is already set on line 12"),
+            std::string::npos)
+      << c.error();
+  auto nested = load_string("servers:\n  - name: a\n    uri: ws://127.0.0.1:1/\n    name: b\n", "f.yaml");
+  ASSERT_FALSE(nested);
+  EXPECT_NE(nested.error().find("f.yaml:4:5: servers[0].name: duplicate key: 'name' is already set on line 2"),
+            std::string::npos)
+      << nested.error();
+}
+
+TEST(Config, SecondDocumentIsRefused) {
+  auto c = load_string(std::string(kMinimal) + "---\nservers: []\n", "f.yaml");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().find("f.yaml:13:1: (document): a second YAML document"), std::string::npos) << c.error();
+}
+
+TEST(Config, NestingAndAliasBombsAreBounded) {
+  auto deep = load_string("a: " + std::string(100, '[') + std::string(100, ']') + "\n", "f.yaml");
+  ASSERT_FALSE(deep);
+  EXPECT_NE(deep.error().find("nested deeper than 64 levels"), std::string::npos) << deep.error();
+  // Each level uses the previous one ten times: a million values from a few lines.
+  std::string bomb = "l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i <= 6; ++i) {
+    bomb += "l" + std::to_string(i) + ": &l" + std::to_string(i) + " [";
+    for (int k = 0; k < 10; ++k) bomb += (k ? ", *l" : "*l") + std::to_string(i - 1);
+    bomb += "]\n";
+  }
+  auto b = load_string(bomb, "f.yaml");
+  ASSERT_FALSE(b);
+  EXPECT_NE(b.error().find("the document has more than 200000 values"), std::string::npos) << b.error();
+}
+
+TEST(Config, DurationsOutsideTheirRangeAreRefused) {
+  auto c = load_string(std::string("limits: {read_timeout: 0s, idle_timeout: 0}\ncluster: {ping_timeout: 0s}\n") +
+                           kMinimal + "    timeout: 1000h\n",
+                       "f.yaml");
+  ASSERT_FALSE(c);
+  const auto& e = c.error();
+  EXPECT_NE(e.find("f.yaml:1:24: limits.read_timeout: must be from 100ms to 1h (got '0s')"), std::string::npos) << e;
+  EXPECT_NE(e.find("limits.idle_timeout: must be from 100ms to 24h (got '0')"), std::string::npos) << e;
+  EXPECT_NE(e.find("cluster.ping_timeout: must be from 100ms to 1h (got '0s')"), std::string::npos) << e;
+  EXPECT_NE(e.find("endpoints[0].timeout: must be from 10ms to 24h (got '1000h')"), std::string::npos) << e;
 }

@@ -10,9 +10,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
+#include "common/bounded_file.hpp"
 #include "pie/auth/openssl_util.hpp"
 #include "value/base64.hpp"
 
@@ -146,11 +145,9 @@ Result<bool> check_private_file_mode(const std::string& path) {
 
 Result<std::shared_ptr<const SshKey>> SshKey::load_file(const std::string& path, const std::string& passphrase) {
   if (auto ok = check_private_file_mode(path); !ok) return make_error(ok.error());
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error("'" + path + "': cannot be read: " + std::strerror(errno));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  std::string text = ss.str();
+  auto read = read_bounded_file(path, kMaxSecretFileBytes);
+  if (!read) return make_error(read.error());
+  std::string text = std::move(read).value();
   auto key = parse(text, passphrase, path);
   OPENSSL_cleanse(text.data(), text.size());
   return key;

@@ -48,6 +48,7 @@ void ConnectionCore::start(Session::Done done) {
   ev.on_frame = [w](std::string_view frame, bool binary) {
     auto self = w.lock();
     if (!self || self->state_ == State::Closed) return;
+    self->last_received_ = std::chrono::steady_clock::now();  // any frame is proof of life
     if (binary) self->handle_binary(frame);
     else self->handle_text(frame);
   };
@@ -74,6 +75,7 @@ void ConnectionCore::fail_start(std::string why) {
 
 void ConnectionCore::open_session(const std::string& reply) {
   state_ = State::Open;
+  last_received_ = std::chrono::steady_clock::now();
   spdlog::debug("{}: session open ({})", name_, reply);
   auto done = std::exchange(start_done_, nullptr);
   if (done) done(reply);

@@ -38,6 +38,7 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
                       Session::Done done);
   std::size_t pending_requests() const { return requests_.size(); }
   std::size_t attached_instances() const { return router_.size(); }
+  std::chrono::steady_clock::time_point last_received() const { return last_received_; }
 
  protected:
   enum class State { Idle, Connecting, Authenticating, Open, Closed };
@@ -95,6 +96,7 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
   std::function<void(std::string)> on_closed_;
   std::deque<ProgramUpload> program_queue_;  // waiting for the upload in flight
   bool program_in_flight_ = false;
+  std::chrono::steady_clock::time_point last_received_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace pg::pie

@@ -46,6 +46,7 @@ class SessionHandle final : public Session {
   }
   std::size_t pending_requests() const override { return c_->pending_requests(); }
   std::size_t attached_instances() const override { return c_->attached_instances(); }
+  std::chrono::steady_clock::time_point last_received() const override { return c_->last_received(); }
   Protocol protocol() const override { return c_->protocol(); }
 
  private:
