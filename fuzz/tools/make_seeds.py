@@ -65,7 +65,8 @@ for proto in range(6):
 put("pickle", "args_tuple", pickle.dumps(("hello", 3), protocol=4))
 put("pickle", "kwargs_dict", pickle.dumps({"prompt": "hi", "max_tokens": 16}, protocol=4))
 s = "x" * 1000
-put("pickle", "memo_amplification", pickle.dumps([[s] * 100] * 100, protocol=4))  # shared references (class 2)
+# Shared references (class 2): 1.4 KB that expands to 10 MB, an open finding (findings/README.md).
+put("../findings/pickle", "memo_amplification", pickle.dumps([[s] * 100] * 100, protocol=4))
 put("pickle", "deep_nesting", b"\x80\x04" + b"]" * 600 + b".")  # 600 EMPTY_LISTs, no APPENDs
 put("pickle", "mark_flood", b"\x80\x04" + b"(" * 1000 + b".")
 put("pickle", "global_os_system", b"cos\nsystem\n(S'id'\ntR.")
