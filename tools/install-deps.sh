@@ -14,6 +14,7 @@ PACKAGES=(
   systemd  # systemd-analyze verify (deploy/pie-gateway.service)
   python3-grpcio python3-grpc-tools  # the gRPC API's Python test (stubs generated at test time)
   chromium nodejs  # the /ui browser test (headless Chromium driven by playwright-core from npm), the npm Pie client test
+  clang-14 libclang-rt-14-dev  # the libFuzzer targets (fuzz/, PG_FUZZ): -fsanitize=fuzzer,address,undefined
 )
 
 missing=()

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install what is missing, build with warnings as errors, and run every test with ctest:
 # first a normal build (build/), then the same suite under AddressSanitizer and
-# UndefinedBehaviorSanitizer (build-asan/). `tools/test.sh --fast` runs only the first.
+# UndefinedBehaviorSanitizer (build-asan/), then the libFuzzer targets over their seed corpora for
+# a bounded time each (build-fuzz/: clang, only the parsers; fuzz/README.md).
+# `tools/test.sh --fast` runs only the first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install-deps.sh
@@ -18,4 +20,5 @@ if [ "${1:-}" != "--fast" ]; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   run_suite build-asan Debug -DPG_SANITIZE=ON -DPG_BUILD_BENCH=OFF
+  CC=clang-14 CXX=clang++-14 run_suite build-fuzz Debug -DPG_FUZZ=ON
 fi

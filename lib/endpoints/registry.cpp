@@ -94,7 +94,7 @@ Result<BoundCall> Endpoint::bind(const CallArgs& call) const {
     const auto& [name, value] = call.named[n];
     for (std::size_t j = 0; j < n; ++j)
       if (call.named[j].first == name) return make_error("parameter '" + name + "' is given more than once");
-    auto it = std::find_if(params.begin(), params.end(), [&](const config::Param& p) { return p.name == name; });
+    auto it = std::find_if(params.begin(), params.end(), [&name = name](const config::Param& p) { return p.name == name; });
     if (it == params.end()) {
       if (star_kwargs) {
         // It becomes "--name": only plain names, so a keyword can never smuggle in other flags.

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "common/result.hpp"
+#include "frontdoor/sse_request.hpp"
 #include "http/message.hpp"
 #include "jobs/job_service.hpp"
 
@@ -22,19 +23,6 @@ struct SseOptions {
   bool call = false;                  // an endpoint call: ids "<job>:<i>", and a leading `job` event when from == 0
   bool cancel_on_disconnect = false;  // cancel the job (terminating its instance) if the reader leaves first
 };
-
-/// True when the request asks for an event stream (its Accept names text/event-stream).
-bool wants_event_stream(const http::Request& req);
-
-/// A Last-Event-ID as the gateway sends them: "N" (an event index), "<job>:N", or "<job>" (the
-/// leading `job` event of a call: resume from the start).
-struct LastEventId {
-  std::string job;                   // "" for the plain "N" form
-  std::optional<std::size_t> index;  // none for "<job>"
-};
-/// From the Last-Event-ID header, else (with `query_too`) the `last_event_id` query parameter,
-/// for clients that cannot set headers; nullopt when none is given.
-Result<std::optional<LastEventId>> last_event_id(const http::Request& req, bool query_too);
 
 /// 200 text/event-stream that streams `job`'s events from `o.from`, then one final `result` or
 /// `error` event, then ends.
