@@ -50,7 +50,7 @@ struct GrpcCalls::Impl {
 
   /// The outcome of an ended call. A DEADLINE_EXCEEDED at the client's own deadline is a call the
   /// gateway never answered (its endpoints time out well before). An UNAVAILABLE without the
-  /// gateway's `pie-error-type` trailer is noted: it may be the connection failing, not an answer.
+  /// `pie-error-type` trailer that every gateway error carries is the connection failing: "closed".
   std::string outcome(const grpc::ClientContext& ctx, const grpc::Status& s, Clock::time_point t0,
                       const char* what) const {
     const auto code = s.error_code();
@@ -59,8 +59,10 @@ struct GrpcCalls::Impl {
       tally.note(what, "no answer within the deadline: " + s.error_message());
       return kUnanswered;
     }
-    if (code == grpc::StatusCode::UNAVAILABLE && ctx.GetServerTrailingMetadata().count("pie-error-type") == 0)
-      tally.note(what, "UNAVAILABLE without pie-error-type: " + s.error_message());
+    if (code == grpc::StatusCode::UNAVAILABLE && ctx.GetServerTrailingMetadata().count("pie-error-type") == 0) {
+      tally.note(what, "UNAVAILABLE without pie-error-type (no answer from the gateway): " + s.error_message());
+      return kClosed;
+    }
     return std::string("grpc:") + code_name(code);
   }
 

@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 
 #include <atomic>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -64,6 +65,9 @@ bool split(const std::string& hostport, std::string& host, std::string& port) {
   host = hostport.substr(0, colon);
   port = hostport.substr(colon + 1);
   if (host.size() > 1 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  unsigned p = 0;
+  const auto [end, err] = std::from_chars(port.data(), port.data() + port.size(), p);
+  if (err != std::errc{} || end != port.data() + port.size() || p == 0 || p > 65535) return false;
   boost::system::error_code ec;
   auto a = net::ip::make_address(host, ec);
   return !ec && a.is_loopback();
