@@ -141,6 +141,7 @@ def verdict(path, args):
     check(a.get("jobs_after") == "0", f"jobs queued or running once the load ended: {a.get('jobs_after')}")
     check(a.get("conversations_after") == "0",
           f"conversations open after their idle timeout: {a.get('conversations_after')}")
+    check(a.get("stopped") == "0", f"SIGTERM after the load: exit status {a.get('stopped')} (0 = clean, no sanitizer report)")
     print("RESULT: " + ("PASS" if not failed else f"FAIL ({len(failed)} check(s))"))
     return 1 if failed else 0
 
