@@ -60,11 +60,11 @@ start_server() {  # name: start pie-sim NAME with ARGS[NAME], on PORT[NAME] once
     "$BIN/pie-sim" --port "${PORT[$name]:-0}" ${ARGS[$name]} >"$WORK/$name.out" 2>>"$WORK/$name.err" &
     PID[$name]=$!; PIDS+=(${PID[$name]})
     for _ in $(seq 1 100); do
-      grep -q 'listening on' "$WORK/$name.out" && break
+      grep -qs 'listening on' "$WORK/$name.out" && break
       kill -0 "${PID[$name]}" 2>/dev/null || break
       sleep 0.05
     done
-    if grep -q 'listening on' "$WORK/$name.out"; then
+    if grep -qs 'listening on' "$WORK/$name.out"; then
       PORT[$name]=$(grep -o 'listening on [0-9.]*:[0-9]*' "$WORK/$name.out" | sed 's/.*://')
       return
     fi
@@ -111,6 +111,7 @@ echo "soak: $MINUTES min at scale $SCALE (warm-up $WARMUP s), a server killed ev
 echo "pie-sim healthy :${PORT[healthy]} (${ARGS[healthy]}), dropping :${PORT[dropping]} (${ARGS[dropping]}), faulty :${PORT[faulty]} (${ARGS[faulty]})"
 echo "idle before the load: RSS $(awk '/VmRSS/ {print $2}' /proc/$GW_PID/status) KiB, $FDS_BEFORE fds; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
+: >"$WORK/soak.jsonl"  # before tail follows it
 "$BIN/pg-soak" --http "127.0.0.1:$GW_PORT" --grpc "127.0.0.1:$GRPC_PORT" --scale "$SCALE" \
   --duration "$DURATION" --timeout 60 --report-every 60 --sample-every 10 --watch-pid "$GW_PID" \
   >"$WORK/soak.jsonl" 2>"$WORK/soak.err" &
