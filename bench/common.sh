@@ -27,9 +27,21 @@ start_sim() {  # [pie-sim args...] -> SIM_PORT, SIM_PID
 
 start_gateway() {  # yaml text (without listen:) -> GW_PORT, GW_PID; waits until /readyz is 200
   printf 'listen: {http: "127.0.0.1:0"}\n%s\n' "$1" >"$WORK/gw.yaml"
+  run_gateway
+}
+
+run_gateway() {  # pie-gateway on $WORK/gw.yaml -> GW_PORT, GW_PID, and GRPC_PORT when its listen: has grpc
   "$BIN/pie-gateway" --config "$WORK/gw.yaml" >"$WORK/gw.out" 2>"$WORK/gw.err" &
   GW_PID=$!; PIDS+=($GW_PID)
   GW_PORT=$(port_of "$WORK/gw.out")
+  GRPC_PORT=""
+  if grep -q '^listen:.*grpc' "$WORK/gw.yaml"; then
+    for _ in $(seq 1 100); do
+      GRPC_PORT=$(grep -o 'grpc listening on [0-9.]*:[0-9]*' "$WORK/gw.out" | sed 's/.*://') && [ -n "$GRPC_PORT" ] && break
+      sleep 0.05
+    done
+    [ -n "$GRPC_PORT" ] || { echo "no gRPC port:"; cat "$WORK/gw.err"; exit 1; }
+  fi
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$GW_PORT/readyz" >/dev/null && return; sleep 0.05; done
   echo "gateway not ready:"; cat "$WORK/gw.err"; exit 1
 }

@@ -31,16 +31,7 @@ endpoints:
     params: [{name: prompt}, {name: max_tokens, type: int, default: "16"}]
     arguments: ["--prompt", "{prompt}", "--max-tokens", "{max_tokens}"]
 YAML
-"$BIN/pie-gateway" --config "$WORK/gw.yaml" >"$WORK/gw.out" 2>"$WORK/gw.err" &
-GW_PID=$!; PIDS+=($GW_PID)
-GW_PORT=$(port_of "$WORK/gw.out")
-GRPC_PORT=""
-for _ in $(seq 1 100); do
-  GRPC_PORT=$(grep -o 'grpc listening on [0-9.]*:[0-9]*' "$WORK/gw.out" | sed 's/.*://') && [ -n "$GRPC_PORT" ] && break
-  sleep 0.05
-done
-[ -n "$GRPC_PORT" ] || { echo "no gRPC port:"; cat "$WORK/gw.err"; exit 1; }
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$GW_PORT/readyz" >/dev/null && break; sleep 0.05; done
+run_gateway
 
 COMMON=(--concurrency "$CONCURRENCY" --duration "$DURATION" --warmup "$WARMUP")
 run() {  # name args... -> $WORK/name.json
