@@ -46,7 +46,9 @@ http::Response refused(std::string message) {
   return r;
 }
 
-/// Whether `origin` (scheme://host[:port]) is this gateway as the request names it (its Host).
+/// Whether `origin` (scheme://host[:port]) names this gateway as the request does (its Host):
+/// same host and port, the scheme's default port standing in for a missing one. The scheme
+/// itself is not compared: behind a TLS proxy the page is https and the gateway plain http.
 bool same_origin(std::string_view origin, std::string_view host) {
   auto sep = origin.find("://");
   if (sep == std::string_view::npos || host.empty()) return false;

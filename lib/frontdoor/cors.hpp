@@ -21,7 +21,7 @@ http::Response options_answer(const config::Cors& cors, const http::Request& req
 /// Browsers on the LAN are attackers too: a state-changing request (any method but GET and
 /// OPTIONS; HEAD reads as GET) that a browser sent from another site gets 403 naming why, unless
 /// its Origin is in cors.allowed_origins. "Another site" is `Sec-Fetch-Site: cross-site` or
-/// `same-site`, or an Origin that is not this gateway's own (scheme://Host). A text/plain, form
+/// `same-site`, or an Origin whose host and port are not the request's Host. A text/plain, form
 /// or multipart POST needs no preflight, so this is what stops a web page from launching or
 /// cancelling work. Requests without Origin and Sec-Fetch-Site (curl, TARP clients) pass.
 std::optional<http::Response> cross_site_refusal(const config::Cors& cors, const http::Request& req);
