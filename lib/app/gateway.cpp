@@ -109,12 +109,14 @@ Result<std::uint16_t> Gateway::start() {
   d.tarp->set_conversations(d.conversations.get());
   d.tarp->set_cors(d.cfg.cors);
   d.http = std::make_unique<http::Server>(d.io, d.cfg.http, d.cfg.limits, *d.tarp);
+  d.http->set_allowed_hosts(d.cfg.allowed_hosts);
   auto port = d.http->start();
   if (!port) return port;
   if (d.cfg.admin) {
     d.tarp->set_metrics_on_admin_only(true);
     d.admin_handler = std::make_unique<frontdoor::AdminHttp>(*d.tarp);
     d.admin = std::make_unique<http::Server>(d.io, *d.cfg.admin, d.cfg.limits, *d.admin_handler);
+    d.admin->set_allowed_hosts(d.cfg.allowed_hosts);
     auto admin_port = d.admin->start();
     if (!admin_port) return make_error("listen.admin: " + admin_port.error());
     d.cfg.admin->port = *admin_port;
@@ -223,6 +225,8 @@ Result<bool> Gateway::reload(config::Config cfg) {
   }
   d.jobs->set_options(job_options(cfg.jobs));
   d.http->set_limits(cfg.limits);
+  d.http->set_allowed_hosts(cfg.allowed_hosts);
+  if (d.admin) d.admin->set_allowed_hosts(cfg.allowed_hosts);
   d.cluster->reconfigure(cfg.cluster_config());
   d.tarp->set_models_cache(cfg.models_cache);
   launch_daemons(*d.cluster, cfg.daemons, d.cfg.daemons);  // new or changed ones only

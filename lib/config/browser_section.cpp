@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "http/hosts.hpp"
+
 namespace pg::config {
 
 namespace {
@@ -79,6 +81,20 @@ void load_cors_section(const YAML::Node& node, Fields& f, Cors& out) {
   }
   out.max_age = f.duration(node, "max_age", "cors", out.max_age);
   if (out.max_age > std::chrono::hours(24)) f.error(node["max_age"], "cors.max_age", "must be at most 24h");
+}
+
+void load_allowed_hosts(const YAML::Node& node, Fields& f, Config& cfg) {
+  auto list = string_list(node, "listen.allowed_hosts", f);
+  if (node.IsSequence() && list.empty())
+    f.error(node, "listen.allowed_hosts", "must list at least one Host value (\"*\" allows every one)");
+  for (const auto& [h, at] : list) {
+    if (h == "*") continue;
+    auto parsed = http::parse_host(h);
+    if (!parsed)
+      f.error(at, "listen.allowed_hosts",
+              parsed.error() + ": use a host name, an IPv4 address or an [IPv6] address, with an optional :port");
+  }
+  cfg.allowed_hosts = values(list);
 }
 
 void load_endpoint_content_type(const YAML::Node& endpoint, const std::string& path, Fields& f, Endpoint& ep) {

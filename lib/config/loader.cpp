@@ -282,7 +282,7 @@ void load_root(const YAML::Node& root, Fields& f, Config& cfg) {
     }
   }
   if (auto l = root["listen"]) {
-    if (f.expect_map(l, "listen", {"http", "grpc", "admin"})) {
+    if (f.expect_map(l, "listen", {"http", "grpc", "admin", "allowed_hosts"})) {
       if (l["http"]) {
         auto addr = parse_host_port(f.str(l["http"], "listen.http"));
         if (!addr) f.error(l["http"], "listen.http", addr.error());
@@ -295,6 +295,7 @@ void load_root(const YAML::Node& root, Fields& f, Config& cfg) {
         if (!addr) f.error(l[key], path, addr.error());
         else *into = *addr;
       }
+      if (auto h = l["allowed_hosts"]) load_allowed_hosts(h, f, cfg);
     }
   }
   if (auto g = root["grpc"]) {

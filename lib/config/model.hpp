@@ -238,6 +238,9 @@ struct Config {
   ListenAddress http;
   std::optional<ListenAddress> grpc;   // listen.grpc: the gRPC API (absent = off)
   std::optional<ListenAddress> admin;  // listen.admin: /metrics, /healthz, /readyz only (absent = on http)
+  /// listen.allowed_hosts: the Host values both HTTP listeners answer ("*" or host[:port]); others
+  /// get 421. Absent: the listen address, localhost, 127.0.0.1, [::1] and the machine's names.
+  std::optional<std::vector<std::string>> allowed_hosts;
   GrpcLimits grpc_limits;              // grpc: message size limits
   Limits limits;
   std::vector<PieServer> servers;

@@ -53,7 +53,9 @@ bool TarpHttp::browser(const std::string& path, http::Request& req, http::Respon
       respond(std::move(r));
     };
   }
-  if (auto ui = ui_answer(path, req)) {
+  if (auto refused = cross_site_refusal(*cors_, req)) {  // POST from a web page elsewhere
+    respond(std::move(*refused));
+  } else if (auto ui = ui_answer(path, req)) {
     respond(std::move(*ui));
   } else if (path == "/" && req.method == "GET" && req.header("Accept").find("text/html") != std::string_view::npos) {
     // A browser opening the gateway gets the page; TARP clients (Accept: */* or JSON) get discovery.

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "http/hosts.hpp"
+#include "tarp/body.hpp"
 #include "tarp/envelope.hpp"
 
 namespace pg::frontdoor {
@@ -44,7 +46,48 @@ http::Response refused(std::string message) {
   return r;
 }
 
+/// Whether `origin` (scheme://host[:port]) names this gateway as the request does (its Host):
+/// same host and port, the scheme's default port standing in for a missing one. The scheme
+/// itself is not compared: behind a TLS proxy the page is https and the gateway plain http.
+bool same_origin(std::string_view origin, std::string_view host) {
+  auto sep = origin.find("://");
+  if (sep == std::string_view::npos || host.empty()) return false;
+  auto scheme = origin.substr(0, sep);
+  std::uint16_t default_port = iequals(scheme, "http") ? 80 : iequals(scheme, "https") ? 443 : 0;
+  if (default_port == 0) return false;
+  auto a = http::parse_host(origin.substr(sep + 3));
+  auto b = http::parse_host(host);
+  return a && b && a->host == b->host && a->port.value_or(default_port) == b->port.value_or(default_port);
+}
+
+/// The Content-Types a browser sends cross-site without a preflight (CORS "simple" requests).
+bool simple_content_type(std::string_view content_type) {
+  auto type = tarp::media_type(content_type);
+  return type == "text/plain" || type == "application/x-www-form-urlencoded" || type == "multipart/form-data";
+}
+
 }  // namespace
+
+std::optional<http::Response> cross_site_refusal(const config::Cors& c, const http::Request& req) {
+  if (req.method == "GET" || req.method == "OPTIONS") return std::nullopt;
+  const auto origin = req.header("Origin");
+  if (!allow_origin(c, origin).empty()) return std::nullopt;  // listed in cors.allowed_origins
+  const auto site = req.header("Sec-Fetch-Site");
+  const std::string from = origin.empty() ? std::string("another site") : "origin '" + std::string(origin.substr(0, 200)) + "'";
+  const std::string what = simple_content_type(req.header("Content-Type"))
+                               ? "a cross-site " + std::string(req.method) + " with a form or text/plain body"
+                               : "a cross-site " + std::string(req.method);
+  std::string why;
+  if (iequals(site, "cross-site") || iequals(site, "same-site")) {
+    why = what + " (Sec-Fetch-Site: " + std::string(site) + ") from " + from;
+  } else if (!origin.empty() && !same_origin(origin, req.header("Host"))) {
+    why = what + " from " + from + ", which is not this gateway's own";
+  } else {
+    return std::nullopt;
+  }
+  return tarp::error(403, "CrossSiteRefused",
+                     why + ": state-changing routes refuse it unless the origin is in cors.allowed_origins");
+}
 
 void add_cors_headers(const config::Cors& c, std::string_view origin, http::Headers& out) {
   if (!c.enabled()) return;

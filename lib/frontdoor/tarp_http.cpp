@@ -112,7 +112,8 @@ http::Responder TarpHttp::observed(const endpoints::Registry::Named* named, cons
     if (named) endpoint = label = (named->get ? named->get : named->post)->cfg.name;
     else label = "unknown";
   }
-  return [metrics = metrics_, label = std::move(label), endpoint = std::move(endpoint), method = req.method,
+  return [metrics = metrics_, label = std::move(label), endpoint = std::move(endpoint),
+          method = req.head ? std::string("HEAD") : req.method,
           path = req.path, remote = req.remote, id = obs::request_id_or_new(req.header("X-Request-Id")),
           start = std::chrono::steady_clock::now(), respond = std::move(respond)](http::Response r) mutable {
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

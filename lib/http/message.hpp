@@ -17,13 +17,16 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 std::string_view find_header(const Headers& h, std::string_view name);
 
 struct Request {
-  std::string method;  // "GET", "POST", ... as sent
+  std::string method;  // "GET", "POST", ... as sent; "GET" for a HEAD (see `head`)
   std::string target;  // "/echo?text=hi"
   std::string path;    // "/echo" (not percent-decoded)
   std::string query;   // "text=hi" (no '?')
   Headers headers;
   std::string body;
   std::string remote;  // peer address, for logs
+  /// The client sent HEAD: the request is handled exactly as a GET and the server drops the
+  /// answer's body (its status and headers, Content-Length included, are sent).
+  bool head = false;
   /// Registers a callback that runs once, on the server's executor, if the client goes away
   /// before this request's response is complete (also while it streams). Watching costs a read
   /// on the socket, so the server only starts when someone asks. Unset outside a server.

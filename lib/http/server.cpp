@@ -80,4 +80,14 @@ std::size_t Server::busy_connections() const {
 
 void Server::set_limits(config::Limits limits) { impl_->limits = limits; }
 
+void Server::set_allowed_hosts(const std::optional<std::vector<std::string>>& hosts) {
+  auto list = hosts ? AllowedHosts::from_list(*hosts) : Result<AllowedHosts>(AllowedHosts::defaults(impl_->addr.host));
+  if (!list) {
+    spdlog::error("listen.allowed_hosts: {}; every Host is refused", list.error());
+    list = AllowedHosts::from_list({});
+  }
+  impl_->allowed_hosts = std::move(*list);
+  spdlog::debug("http {}:{}: allowed Host values: {}", impl_->addr.host, impl_->addr.port, impl_->allowed_hosts.describe());
+}
+
 }  // namespace pg::http

@@ -4,7 +4,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 
@@ -30,6 +32,9 @@ class Server {
   std::size_t busy_connections() const;
   /// New limits for requests read from now on (reload).
   void set_limits(config::Limits limits);
+  /// `listen.allowed_hosts` (absent: the defaults for this listener's address, http/hosts.hpp);
+  /// requests with another Host are answered 421. Entries are checked by the config loader.
+  void set_allowed_hosts(const std::optional<std::vector<std::string>>& hosts);
 
   struct Impl;  // public so that connections (in server.cpp) can hold it
 

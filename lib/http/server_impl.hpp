@@ -9,6 +9,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include "config/model.hpp"
+#include "http/hosts.hpp"
 #include "http/message.hpp"
 #include "http/server.hpp"
 
@@ -31,11 +32,12 @@ std::shared_ptr<Connection> make_connection(boost::asio::ip::tcp::socket socket,
 
 struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   Impl(boost::asio::io_context& io, config::ListenAddress a, config::Limits l, Handler& h)
-      : io(io), acceptor(io), addr(std::move(a)), limits(l), handler(h) {}
+      : io(io), acceptor(io), addr(std::move(a)), limits(l), allowed_hosts(AllowedHosts::defaults(addr.host)), handler(h) {}
   boost::asio::io_context& io;
   boost::asio::ip::tcp::acceptor acceptor;
   config::ListenAddress addr;
   config::Limits limits;
+  AllowedHosts allowed_hosts;  // the defaults for `addr` until set_allowed_hosts()
   Handler& handler;
   bool stopping = false;
   std::unordered_set<detail::Connection*> connections;
