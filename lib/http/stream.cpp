@@ -131,6 +131,10 @@ void Conn::on_watch(beast::error_code ec, std::size_t n) {
   if (after_watch_) {
     auto then = std::move(after_watch_);
     after_watch_ = nullptr;
+    // The client closed (or broke) its side while its answer was being finished: the epoll
+    // reactor has seen that EOF, so another read would wait for an edge that never comes.
+    // A partial pipelined request behind it can never be completed: close now.
+    if (ec && ec != asio::error::operation_aborted) return close();
     return then();
   }
   if (phase_ != Phase::Handling && phase_ != Phase::Streaming) return;
