@@ -80,21 +80,6 @@ std::uint64_t total(const ClusterStack& st, const char* field) {
 
 std::size_t jobs_listed(HttpClient& c) { return parse(c.get("/gateway/jobs?limit=1000").body)["result"].size(); }
 
-/// VmRSS of a process in KiB (0 if unreadable).
-std::size_t rss_kib(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
-  std::string key;
-  while (f >> key) {
-    if (key == "VmRSS:") {
-      std::size_t kib = 0;
-      f >> kib;
-      return kib;
-    }
-    f.ignore(1 << 16, '\n');
-  }
-  return 0;
-}
-
 void expect_too_large(const pg::test::HttpResult& r, const std::string& names) {
   EXPECT_EQ(r.status, 413) << r.body.substr(0, 400);
   auto b = parse(r.body);
@@ -121,14 +106,15 @@ TEST(Amplification, PickleMemoBombIs413BeforeAnyJobAndCostsNoMemory) {
   auto ok = c.post("/echo_rpc", rpc_body(memo_bomb(100 * kKiB, 10)), "application/json");
   EXPECT_EQ(ok.status, 200) << ok.body.substr(0, 300);
 
-  const std::size_t before = rss_kib(st.gateway->pid());
+  const long before = pg::test::rss_kib(st.gateway->pid());
+  ASSERT_GT(before, 0);
   ASSERT_GT(before, 0u);
   const std::string bigger = rpc_body(memo_bomb(512 * kKiB, 2000));  // 1 GB once expanded
   for (int i = 0; i < 40; ++i) {
     auto again = c.post("/echo_rpc", i % 2 ? body : bigger, "application/json");
     ASSERT_EQ(again.status, 413) << again.body.substr(0, 300);
   }
-  const std::size_t after = rss_kib(st.gateway->pid());
+  const long after = pg::test::rss_kib(st.gateway->pid());
   // Generous: under AddressSanitizer freed memory stays in its quarantine (256 MiB) for a while.
   EXPECT_LT(after, before + 320 * 1024) << "VmRSS grew from " << before << " KiB to " << after << " KiB";
   EXPECT_EQ(jobs_listed(c), 1u);

@@ -57,14 +57,6 @@ std::string head_field(const std::string& head, const std::string& name) {
   return head.substr(at, head.find("\r\n", at) - at);
 }
 
-long rss_kib(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
-  return -1;
-}
-
 class HttpHostile : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -140,7 +132,7 @@ TEST_F(HttpHostile, SmuggledRequestBehindTransferEncodingIsNotServed) {
 
 TEST_F(HttpHostile, HugeTrailersAndChunkExtensionsAre413WithoutGrowingMemory) {
   const int pid = stack_->gateway->pid();
-  const long before = rss_kib(pid);
+  const long before = pg::test::rss_kib(pid);
   ASSERT_GT(before, 0);
   const std::size_t kHuge = 48u << 20;  // 48 MiB, against max_body_bytes of 1 MiB
   std::string trailers;
@@ -163,7 +155,7 @@ TEST_F(HttpHostile, HugeTrailersAndChunkExtensionsAre413WithoutGrowingMemory) {
     EXPECT_EQ(parse(body_of(got))["type"], "PayloadTooLarge") << got.substr(0, 400);
     EXPECT_NE(body_of(got).find("max_body_bytes"), std::string::npos) << got.substr(0, 400);
   }
-  const long after = rss_kib(pid);
+  const long after = pg::test::rss_kib(pid);
   EXPECT_LT(after - before, 64 * 1024) << "VmRSS grew from " << before << " KiB to " << after << " KiB";
   EXPECT_EQ(stack_->client().get("/healthz").status, 200);
 }

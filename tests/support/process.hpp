@@ -44,5 +44,7 @@ std::string binary_path(const char* name);
 /// A fresh temporary directory, removed at process exit is not guaranteed; tests use it for configs.
 std::string temp_dir();
 void write_file(const std::string& path, const std::string& content);
+/// A process's resident memory (VmRSS in /proc/PID/status) in KiB; -1 if it cannot be read.
+long rss_kib(pid_t pid);
 
 }  // namespace pg::test
