@@ -17,7 +17,9 @@
 #include <string>
 #include <utility>
 
+#include "access/token.hpp"
 #include "app/gateway.hpp"
+#include "config/access_section.hpp"
 #include "config/loader.hpp"
 #include "obs/logging.hpp"
 #include "obs/systemd_notify.hpp"
@@ -175,6 +177,30 @@ class Daemon {
 
 }  // namespace
 
+/// `pie-gateway token`: a new token (or one read from stdin) and the clients-file line to paste.
+int print_token(const std::string& name, bool from_stdin) {
+  if (!pg::config::valid_access_name(name)) {
+    std::cerr << "pie-gateway token: --name '" << name << "' is not a client name ([A-Za-z0-9._@-], 1 to 64 characters)\n";
+    return 2;
+  }
+  std::string token;
+  if (from_stdin) {
+    std::getline(std::cin, token);
+    if (!token.empty() && token.back() == '\r') token.pop_back();
+    if (token.empty() || token.size() > 4096) {
+      std::cerr << "pie-gateway token: expected one token of 1 to 4096 characters on stdin\n";
+      return 2;
+    }
+  } else {
+    token = pg::access::new_token();
+    std::cout << token << "\n";
+  }
+  std::cout << "# the entry for access.clients_file (the gateway keeps only the SHA-256 of the token):\n"
+            << "  - {name: " << name << ", token_sha256: " << pg::access::to_hex(pg::access::sha256(token))
+            << ", roles: []}\n";
+  return 0;
+}
+
 int main(int argc, char** argv) {
   CLI::App cli{"pie-gateway: TARP (HTTP) front door for Pie inference servers"};
   std::string config_path;
@@ -186,7 +212,13 @@ int main(int argc, char** argv) {
   cli.add_flag("--check-config", check_only, "Validate the configuration and exit (0 = valid, 2 = invalid)");
   cli.add_flag("--version", version, "Print the version and exit");
   cli.add_option("--log-level", log_level, "trace, debug, info, warn, error (overrides logging.level, also on reload)");
+  auto* token_cmd = cli.add_subcommand("token", "Print a new random client token and the access.clients_file entry to paste");
+  std::string token_name = "NAME";
+  bool token_stdin = false;
+  token_cmd->add_option("--name", token_name, "The client's name in the entry");
+  token_cmd->add_flag("--stdin", token_stdin, "Hash a token read from stdin instead of making one (nothing is echoed)");
   CLI11_PARSE(cli, argc, argv);
+  if (*token_cmd) return print_token(token_name, token_stdin);
 
   if (version) {
     std::cout << "pie-gateway " << PG_VERSION << "\n";

@@ -6,6 +6,9 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/ip/address.hpp>
+
+#include "access/access.hpp"
 #include "cluster/cluster.hpp"
 #include "conversations/conversations.hpp"
 #include "endpoints/registry.hpp"
@@ -72,6 +75,25 @@ void refresh_gauges(obs::Metrics& m, jobs::JobService* jobs, const cluster::Clus
   }
 }
 
+bool loopback(const std::string& host) {
+  boost::system::error_code ec;
+  auto a = boost::asio::ip::make_address(host, ec);
+  return host == "localhost" || (!ec && a.is_loopback());
+}
+
+/// Without access: the gateway is open; say so once when that reaches beyond this machine.
+void warn_if_open(const config::Config& cfg) {
+  if (cfg.access.enabled) return;
+  std::vector<std::string> exposed;
+  if (!loopback(cfg.http.host)) exposed.push_back("http " + cfg.http.host);
+  if (cfg.grpc && !loopback(cfg.grpc->host)) exposed.push_back("grpc " + cfg.grpc->host);
+  if (exposed.empty()) return;
+  std::string where;
+  for (const auto& e : exposed) where += (where.empty() ? "" : ", ") + e;
+  spdlog::warn("no access: section: anyone who can reach {} may run inferlets, read and cancel every job "
+               "(README: Securing the gateway)", where);
+}
+
 }  // namespace
 
 struct Gateway::Impl {
@@ -79,6 +101,7 @@ struct Gateway::Impl {
   boost::asio::io_context& io;
   config::Config cfg;
   obs::Metrics metrics;  // first: outlives everything that counts into it
+  std::shared_ptr<access::Access> access;  // access: identities, roles, quotas (off = open)
   std::shared_ptr<cluster::Cluster> cluster;
   std::unique_ptr<jobs::JobService> jobs;
   std::unique_ptr<conversations::ConversationService> conversations;  // endpoints of kind session
@@ -106,7 +129,10 @@ Result<std::uint16_t> Gateway::start() {
   });
   auto shared_registry = std::make_shared<const endpoints::Registry>(std::move(*registry));
   d.tarp = std::make_unique<frontdoor::TarpHttp>(shared_registry, *d.jobs, d.cluster, &d.metrics);
+  d.access = std::make_shared<access::Access>(d.cfg.access, &d.metrics);
+  warn_if_open(d.cfg);
   d.tarp->set_conversations(d.conversations.get());
+  d.tarp->set_access(d.access);
   d.tarp->set_cors(d.cfg.cors);
   d.http = std::make_unique<http::Server>(d.io, d.cfg.http, d.cfg.limits, *d.tarp);
   d.http->set_allowed_hosts(d.cfg.allowed_hosts);
@@ -125,6 +151,7 @@ Result<std::uint16_t> Gateway::start() {
     d.grpc = std::make_unique<grpc_api::GrpcServer>(d.io.get_executor(), *d.jobs, d.cluster, shared_registry, &d.metrics);
     d.grpc->set_groups(group_names(d.cfg));
     d.grpc->set_conversations(d.conversations.get());
+    d.grpc->set_access(d.access);
     d.grpc->set_model_status(d.tarp->model_status());  // one gateway/models cache for both doors
     auto grpc_port = d.grpc->start(*d.cfg.grpc, d.cfg.grpc_limits);
     if (!grpc_port) return make_error("listen.grpc: " + grpc_port.error());
@@ -219,6 +246,7 @@ Result<bool> Gateway::reload(config::Config cfg) {
   auto shared_registry = std::make_shared<const endpoints::Registry>(std::move(*registry));
   d.tarp->set_registry(shared_registry);
   d.tarp->set_cors(cfg.cors);
+  d.access->configure(cfg.access);  // the clients file was re-read with the config
   if (d.grpc) {
     d.grpc->set_registry(shared_registry);
     d.grpc->set_groups(group_names(cfg));

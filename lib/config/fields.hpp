@@ -18,6 +18,12 @@ class Fields {
 
   void error(const YAML::Node& node, const std::string& path, const std::string& what);
   bool ok() const { return errors_.empty(); }
+  /// Add errors already formatted by another Fields (a file the config names).
+  void append(const std::string& errors) {
+    if (errors.empty()) return;
+    if (!errors_.empty()) errors_ += "\n";
+    errors_ += errors;
+  }
   std::string errors() const;
 
   /// The node must be a map whose keys are all in `allowed`; reports each unknown key.

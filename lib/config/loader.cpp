@@ -8,6 +8,7 @@
 #include <set>
 
 #include "common/bounded_file.hpp"
+#include "config/access_section.hpp"
 #include "config/browser_section.hpp"
 #include "config/cluster_section.hpp"
 #include "config/fields.hpp"
@@ -168,7 +169,7 @@ void load_params(const YAML::Node& list, const std::string& path, Fields& f, End
 void load_endpoint(const YAML::Node& n, const std::string& path, Fields& f, Config& cfg) {
   if (!f.expect_map(n, path, {"name", "kind", "description", "inferlet", "params", "arguments", "result", "result_format",
                               "timeout", "async", "suggested_wait", "cancel_on_disconnect", "group", "idempotent",
-                              "content_type", "fanout", "input", "session", "launch_input"}))
+                              "content_type", "fanout", "input", "session", "launch_input", "allow"}))
     return;
   Endpoint ep;
   ep.line = n.Mark().line + 1;
@@ -245,6 +246,7 @@ void load_endpoint(const YAML::Node& n, const std::string& path, Fields& f, Conf
   load_endpoint_session(n, path, f, cfg, ep);
   if (auto li = n["launch_input"]) load_endpoint_launch_input(li, path + ".launch_input", f, ep);
   check_endpoint_v05(n, path, f, cfg, ep);  // after group and launch_input
+  load_endpoint_allow(n, path, f, cfg.access, ep);  // access: is read before endpoints
   for (const auto& other : cfg.endpoints)
     // One GET and one POST-like (post, rpc, asyncrpc) endpoint per name: they share the URL.
     if (!ep.name.empty() && other.name == ep.name &&
@@ -257,8 +259,9 @@ void load_endpoint(const YAML::Node& n, const std::string& path, Fields& f, Conf
 }
 
 void load_root(const YAML::Node& root, Fields& f, Config& cfg) {
-  if (!f.expect_map(root, "(top level)", {"listen", "limits", "servers", "groups", "cluster", "endpoints", "programs", "jobs", "shutdown", "logging", "grpc", "cors", "daemons", "models_cache"}))
+  if (!f.expect_map(root, "(top level)", {"listen", "limits", "servers", "groups", "cluster", "endpoints", "programs", "jobs", "shutdown", "logging", "grpc", "cors", "daemons", "models_cache", "access"}))
     return;
+  if (auto a = root["access"]) load_access_section(a, f, config_dir(cfg.source), cfg.access);
   if (auto sd = root["shutdown"]) {
     if (f.expect_map(sd, "shutdown", {"drain_timeout", "async_jobs"})) {
       cfg.shutdown.drain_timeout = f.duration(sd, "drain_timeout", "shutdown", cfg.shutdown.drain_timeout, 0ms, 1h);

@@ -180,6 +180,9 @@ struct Endpoint {
   std::string content_type;
   std::vector<EndpointInput> inputs;  // config/inputs_section.cpp
   SessionSettings session;            // kind session only
+  /// Who may call it (`allow:`, role or client names; admin always may); empty = any
+  /// authenticated client. Only with `access:`.
+  std::vector<std::string> allow;
 
 
   bool is_rpc() const { return kind == EndpointKind::Rpc || kind == EndpointKind::AsyncRpc; }
@@ -219,6 +222,38 @@ struct Cors {
   bool enabled() const { return !allowed_origins.empty(); }
 };
 
+/// A caller's quota (`rate:` of a client): a token bucket of calls. 0 per_second = no limit.
+struct AccessRate {
+  double per_second = 0;
+  double burst = 0;  // calls allowed at once; at least 1 when per_second is set
+  bool limited() const { return per_second > 0; }
+};
+
+/// One caller of the gateway (an entry of access.clients_file).
+struct AccessClient {
+  std::string name;  // [A-Za-z0-9._@-], 1..64 characters; shown in logs, metrics and gateway/jobs
+  std::string token_sha256;  // 32 raw bytes: SHA-256 of its token ("" = certificate only)
+  std::vector<std::string> roles;  // "admin" sees and cancels every job; others are free names
+  AccessRate rate;
+  std::size_t max_live_jobs = 0;  // queued + running at most; 0 = only the gateway's own cap
+  int line = 0;
+};
+
+/// Who may call (`access:`); off when `enabled` is false (the gateway is open, as without it).
+struct Access {
+  bool enabled = false;
+  std::string clients_file;  // resolved path
+  std::vector<AccessClient> clients;
+  /// Roles granted to callers without a credential (none: they get 401), with their shared quota.
+  std::vector<std::string> anonymous_roles;
+  AccessRate anonymous_rate;
+  std::size_t anonymous_max_live_jobs = 0;
+  /// Failed credentials from one address beyond `free_failures` (within a minute) are answered
+  /// only after a delay that doubles per failure, up to `max_delay`.
+  unsigned free_failures = 5;
+  Duration max_delay{2000};
+};
+
 struct Logging {
   std::string level = "info";
   enum class Format { Text, Json };
@@ -254,6 +289,7 @@ struct Config {
   Cors cors;
   std::vector<DaemonSpec> daemons;   // launched when their server's first session opens
   Duration models_cache{2000};       // how long gateway/models answers are reused
+  Access access;                     // access: identities, roles, quotas (off = open)
 
   ClusterConfig cluster_config() const { return {servers, groups, cluster, programs}; }
 };

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "access/access.hpp"
 #include "cluster/cluster.hpp"
 #include "cluster/model_status.hpp"
 #include "endpoints/registry.hpp"
@@ -44,6 +45,8 @@ class TarpHttp : public http::Handler {
   std::shared_ptr<cluster::ModelStatus> model_status();
   /// The conversations of endpoints of kind session (null: such endpoints answer 503).
   void set_conversations(conversations::ConversationService* c) { conversations_ = c; }
+  /// Who may call what (access/); the open caller for everyone when never set.
+  void set_access(std::shared_ptr<access::Access> a) { access_ = std::move(a); }
   http::Response transport_error(int status, std::string_view type, std::string_view message) override;
 
  private:
@@ -71,6 +74,7 @@ class TarpHttp : public http::Handler {
   // Conversations (session_routes.cpp): NAME/open|send|close (JSON) and NAME_open|... (RPC).
   bool session_route(const std::string& path, http::Request& req, http::Responder& respond);
   conversations::ConversationService* conversations_ = nullptr;
+  std::shared_ptr<access::Access> access_;
   std::shared_ptr<cluster::ModelStatus> models_;  // created by model_status()
 
   std::shared_ptr<const endpoints::Registry> registry_;

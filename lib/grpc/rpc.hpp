@@ -22,6 +22,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/post.hpp>
 
+#include "access/access.hpp"
 #include "cluster/cluster.hpp"
 #include "endpoints/registry.hpp"
 #include "grpc/convert.hpp"
@@ -59,6 +60,7 @@ struct Core {
   obs::Metrics* metrics = nullptr;
   conversations::ConversationService* conversations = nullptr;  // null: Converse is UNAVAILABLE
   std::shared_ptr<cluster::ModelStatus> models;                 // null: GetModels gathers uncached
+  std::shared_ptr<access::Access> access;                       // null: everyone is the open caller
   // any thread:
   std::atomic<bool> stopping{false};  // stop(): new calls are refused; io-side work is skipped
   std::atomic<bool> refusing{false};  // graceful stop: new calls are refused

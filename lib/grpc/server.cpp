@@ -286,6 +286,8 @@ Result<std::uint16_t> GrpcServer::start(const config::ListenAddress& addr, const
 
 void GrpcServer::set_conversations(conversations::ConversationService* c) { impl_->core->conversations = c; }
 
+void GrpcServer::set_access(std::shared_ptr<access::Access> a) { impl_->core->access = std::move(a); }
+
 void GrpcServer::set_model_status(std::shared_ptr<cluster::ModelStatus> m) { impl_->core->models = std::move(m); }
 
 void GrpcServer::set_registry(std::shared_ptr<const endpoints::Registry> registry) {

@@ -13,6 +13,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include "access/access.hpp"
 #include "cluster/cluster.hpp"
 #include "common/result.hpp"
 #include "config/model.hpp"
@@ -46,6 +47,8 @@ class GrpcServer {
   /// Before start(): the conversations Converse talks to (null or unset: Converse is UNAVAILABLE);
   /// it must outlive this object.
   void set_conversations(conversations::ConversationService* c);
+  /// Who may call what (access/); the open caller for everyone when never set.
+  void set_access(std::shared_ptr<access::Access> a);
   /// Before start(): the model_status gatherer and cache HTTP gateway/models uses, so GetModels
   /// shares it (unset: GetModels keeps its own).
   void set_model_status(std::shared_ptr<cluster::ModelStatus> m);

@@ -90,6 +90,7 @@ Result<std::shared_ptr<Job>> JobService::submit_fanout(JobSpec spec, Waiter on_e
   if (on_end) parent->waiters.push_back(std::move(on_end));
   jobs_.emplace(parent->id, parent);
   ++live_count_;
+  count_owner(*parent, true);
   ++running_count_;
   if (metrics_) metrics_->job_started(parent->spec.endpoint);
 

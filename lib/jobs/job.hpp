@@ -44,6 +44,8 @@ using Clock = std::chrono::steady_clock;
 
 struct JobSpec {
   std::string endpoint;
+  /// The client that created it (access/): only it and admins see it. "" = access is off.
+  std::string owner;
   pie::LaunchRequest launch;
   config::ResultSource result = config::ResultSource::Return;
   config::ResultFormat format = config::ResultFormat::Text;

@@ -38,6 +38,7 @@ Result<std::shared_ptr<Job>> JobService::submit(JobSpec spec, Waiter on_end) {
   if (on_end) job->waiters.push_back(std::move(on_end));
   jobs_.emplace(job->id, job);
   ++live_count_;
+  count_owner(*job, true);
   if (metrics_) metrics_->job_started(job->spec.endpoint);
 
   job->deadline = std::make_unique<asio::steady_timer>(ex_, job->spec.timeout);
@@ -224,6 +225,7 @@ void JobService::finish(const std::shared_ptr<Job>& job, JobState state, std::op
   job->finished = Clock::now();
   job->deadline.reset();  // destroying a timer cancels its wait; the handler holds no reference to it
   --live_count_;
+  count_owner(*job, false);
   if (metrics_)
     metrics_->job_finished(job->spec.endpoint, to_string(state),
                            std::chrono::duration<double>(job->finished - job->created).count());
@@ -318,12 +320,45 @@ void JobService::forget(const JobId& id) {
   if (it != jobs_.end() && is_finished(it->second->state)) jobs_.erase(it);
 }
 
+void JobService::count_owner(const Job& job, bool started) {
+  if (job.spec.owner.empty()) return;
+  if (started) {
+    ++owner_live_[job.spec.owner];
+    return;
+  }
+  auto it = owner_live_.find(job.spec.owner);
+  if (it != owner_live_.end() && --it->second == 0) owner_live_.erase(it);
+}
+
+std::size_t JobService::live_of(std::string_view owner) const {
+  auto it = owner_live_.find(std::string(owner));
+  return it == owner_live_.end() ? 0 : it->second;
+}
+
+std::optional<JobService::Refusal> JobService::admit(std::string_view owner, std::size_t owner_cap) const {
+  if (owner.empty()) return std::nullopt;
+  const std::size_t mine = live_of(owner);
+  if (owner_cap && mine >= owner_cap)
+    return Refusal{Refusal::Kind::ClientCap, "client '" + std::string(owner) + "' has " + std::to_string(mine) +
+                                                 " live jobs, its limit (max_live_jobs); retry when one has finished"};
+  const std::size_t cap = opts_.max_live_jobs, reserve = cap / 4;
+  if (live_count_ + reserve < cap) return std::nullopt;  // room for everyone
+  const std::size_t owners = owner_live_.size() + (mine == 0 ? 1 : 0);
+  const std::size_t share = (cap - reserve) / std::max<std::size_t>(1, owners);
+  if (mine < share) return std::nullopt;
+  return Refusal{Refusal::Kind::FairShare,
+                 "the gateway is nearly full (" + std::to_string(live_count_) + " of " + std::to_string(cap) +
+                     " live jobs) and client '" + std::string(owner) + "' holds " + std::to_string(mine) +
+                     ", its fair share; the rest is kept for other clients: retry later"};
+}
+
 std::vector<std::shared_ptr<Job>> JobService::list(const JobFilter& filter) {
   sweep();
   std::vector<std::shared_ptr<Job>> out;
   for (auto& [id, job] : jobs_) {
     if (filter.state && job->state != *filter.state) continue;
     if (!filter.endpoint.empty() && job->spec.endpoint != filter.endpoint) continue;
+    if (filter.owner && job->spec.owner != *filter.owner) continue;
     if (job->created >= filter.before) continue;
     out.push_back(job);
   }

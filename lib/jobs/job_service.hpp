@@ -34,6 +34,7 @@ struct JobServiceOptions {
 struct JobFilter {
   std::optional<JobState> state;
   std::string endpoint;  // "" = any
+  std::optional<std::string> owner;  // only this client's jobs (absent = everyone's)
   std::size_t limit = 100;
   Clock::time_point before = Clock::time_point::max();  // only jobs created earlier (a page cursor)
 };
@@ -50,6 +51,21 @@ class JobService {
   /// Start a job; `on_end` runs once when it ends. Refused (with the reason) when the
   /// live-job cap is reached.
   Result<std::shared_ptr<Job>> submit(JobSpec spec, Waiter on_end = {});
+  /// Why a client may not start another job now (admit()): over its own max_live_jobs, or its
+  /// fair share of the gateway's cap while the gateway is nearly full.
+  struct Refusal {
+    enum class Kind { ClientCap, FairShare };
+    Kind kind;
+    std::string message;
+  };
+  /// Whether `owner` (a client; "" = access off: always yes) may start a job now. `owner_cap` is
+  /// its max_live_jobs (0 = none). Once fewer than a quarter of jobs.max_live slots are left, a
+  /// client holding its share of the other three quarters (split evenly between the clients
+  /// with live jobs, itself included) waits, so the rest stay for clients under their share.
+  std::optional<Refusal> admit(std::string_view owner, std::size_t owner_cap) const;
+  /// Queued + running jobs of `owner`.
+  std::size_t live_of(std::string_view owner) const;
+
   /// A known job (running, or finished within retention and not forgotten), or null.
   std::shared_ptr<Job> find(std::string_view id);
   /// Call `w` when the job ends (at once, posted, if it already has).
@@ -116,6 +132,8 @@ class JobService {
   std::deque<std::pair<Clock::time_point, JobId>> finished_order_;       // async; may hold forgotten ids
   std::deque<std::pair<Clock::time_point, JobId>> finished_sync_order_;  // sync calls
   std::size_t live_count_ = 0;
+  std::unordered_map<std::string, std::size_t> owner_live_;  // live jobs per owner (never "")
+  void count_owner(const Job& job, bool started);
   std::size_t running_count_ = 0;
   WatchId next_watch_id_ = 0;
   obs::Metrics* metrics_ = nullptr;

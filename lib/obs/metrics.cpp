@@ -103,6 +103,10 @@ struct Metrics::Impl {
   Family<Counter>& queue_rejections_family = counters(*registry, "pie_gateway_pie_launch_queue_rejections_total", "Launches refused (503) because the wait queue was full.");
   Family<Counter>& grpc_requests = counters(*registry, "pie_gateway_grpc_requests_total", "gRPC calls finished, by method and status code.");
   Family<Histogram>& grpc_duration = histograms(*registry, "pie_gateway_grpc_request_duration_seconds", "Time from a gRPC call's start to its status, by method.");
+  Family<Counter>& auth_failures = counters(*registry, "pie_gateway_auth_failures_total", "Requests refused 401, by reason (missing, invalid, malformed, unknown_certificate).");
+  Family<Counter>& client_calls = counters(*registry, "pie_gateway_client_calls_total", "Endpoint calls admitted, by client (access.clients_file).");
+  Family<Counter>& client_refusals = counters(*registry, "pie_gateway_client_refusals_total", "Requests refused to a client, by reason (rate, live_jobs, fair_share: 429; forbidden: 403).");
+  NameMap<Counter*> auth_failure_counts, client_call_counts, client_refusal_counts;  // the latter keyed "client reason"
   Family<Gauge>& build_info = gauges(*registry, "pie_gateway_build_info", "Always 1; the version is a label.");
 
   struct HttpSeries {
@@ -227,6 +231,24 @@ void Metrics::job_finished(std::string_view endpoint, std::string_view state, do
 }
 
 void Metrics::job_rejected() { impl_->rejections.Increment(); }
+void Metrics::auth_failure(std::string_view reason) {
+  auto& d = *impl_;
+  entry(d.auth_failure_counts, reason, [&](const std::string& r) { return &d.auth_failures.Add({{"reason", r}}); })->Increment();
+}
+
+void Metrics::client_call(std::string_view client) {
+  auto& d = *impl_;
+  entry(d.client_call_counts, client, [&](const std::string& c) { return &d.client_calls.Add({{"client", c}}); })->Increment();
+}
+
+void Metrics::client_refused(std::string_view client, std::string_view reason) {
+  auto& d = *impl_;
+  std::string key = std::string(client) + " " + std::string(reason);
+  entry(d.client_refusal_counts, key, [&](const std::string&) {
+    return &d.client_refusals.Add({{"client", std::string(client)}, {"reason", std::string(reason)}});
+  })->Increment();
+}
+
 void Metrics::job_output_truncated() { impl_->truncated.Increment(); }
 
 void Metrics::stream_bytes(Stream stream, std::size_t bytes) {

@@ -38,6 +38,12 @@ class Metrics {
   /// `state`: "completed", "failed" or "cancelled"; `seconds`: from submission to the end.
   void job_finished(std::string_view endpoint, std::string_view state, double seconds);
   void job_rejected();          // refused at the live-job cap
+  // Access (access/): failed credentials by reason (missing, invalid, malformed,
+  // unknown_certificate); calls per client; refusals per client by reason (rate, live_jobs,
+  // fair_share, forbidden). Client names come from the clients file (bounded).
+  void auth_failure(std::string_view reason);
+  void client_call(std::string_view client);
+  void client_refused(std::string_view client, std::string_view reason);
   void job_output_truncated();  // a job's output passed its cap (once per job)
   enum class Stream { Stdout, Stderr, Message, Blob };
   void stream_bytes(Stream stream, std::size_t bytes);  // instance output received

@@ -319,3 +319,63 @@ TEST(JobEvents, OutputBeyondTheCapLeavesAGapEvent) {
   EXPECT_EQ(log[3], "stdout:de");
   EXPECT_EQ(log[4], "end:");
 }
+
+namespace {
+std::shared_ptr<Job> submit_as(Fixture& f, const std::string& owner) {
+  JobSpec s;
+  s.endpoint = "e";
+  s.owner = owner;
+  s.launch.inferlet = "std/echo@0.1.0";
+  auto j = f.jobs.submit(std::move(s));
+  EXPECT_TRUE(j) << j.error();
+  return j ? *j : nullptr;
+}
+}  // namespace
+
+TEST(JobsAdmission, AClientCapCountsOnlyThatClientsLiveJobs) {
+  Fixture f;
+  submit_as(f, "alice");
+  submit_as(f, "alice");
+  EXPECT_EQ(f.jobs.live_of("alice"), 2u);
+  auto refused = f.jobs.admit("alice", 2);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->kind, JobService::Refusal::Kind::ClientCap);
+  EXPECT_FALSE(f.jobs.admit("bob", 2)) << "bob has none";
+  EXPECT_FALSE(f.jobs.admit("", 1)) << "access off: no per-client cap";
+  f.cluster->accept(0).on_end(pg::pie::InstanceEnd::Completed, "done");
+  EXPECT_EQ(f.jobs.live_of("alice"), 1u);
+  EXPECT_FALSE(f.jobs.admit("alice", 2)) << "a finished job frees its slot";
+}
+
+TEST(JobsAdmission, NearTheGatewayCapAFloodingClientLeavesRoomForOthers) {
+  JobServiceOptions o;
+  o.max_live_jobs = 8;  // a quarter (2) is the reserve: alice alone may hold 6
+  Fixture f(o);
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_FALSE(f.jobs.admit("alice", 0)) << i;
+    submit_as(f, "alice");
+  }
+  auto refused = f.jobs.admit("alice", 0);
+  ASSERT_TRUE(refused) << "alice holds the whole non-reserved share";
+  EXPECT_EQ(refused->kind, JobService::Refusal::Kind::FairShare);
+  EXPECT_NE(refused->message.find("fair share"), std::string::npos) << refused->message;
+  EXPECT_FALSE(f.jobs.admit("bob", 0)) << "bob is under his share (6 / 2 clients = 3)";
+  submit_as(f, "bob");
+  EXPECT_FALSE(f.jobs.admit("bob", 0));
+  submit_as(f, "bob");
+  EXPECT_EQ(f.jobs.live(), 8u) << "the gateway cap still holds overall";
+  JobSpec carol;
+  carol.owner = "carol";
+  EXPECT_FALSE(f.jobs.submit(std::move(carol))) << "a full gateway refuses everyone";
+}
+
+TEST(JobsAdmission, ListFiltersByOwner) {
+  Fixture f;
+  submit_as(f, "alice");
+  submit_as(f, "bob");
+  submit_as(f, "alice");
+  pg::jobs::JobFilter only_alice;
+  only_alice.owner = "alice";
+  EXPECT_EQ(f.jobs.list(only_alice).size(), 2u);
+  EXPECT_EQ(f.jobs.list({}).size(), 3u);
+}
