@@ -45,6 +45,7 @@ class TarpHttp : public http::Handler {
   /// The conversations of endpoints of kind session (null: such endpoints answer 503).
   void set_conversations(conversations::ConversationService* c) { conversations_ = c; }
   http::Response transport_error(int status, std::string_view type, std::string_view message) override;
+  void tls_handshake_failed() override;
 
  private:
   bool builtin(const std::string& path, http::Request& req, http::Responder& respond);

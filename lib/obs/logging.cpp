@@ -95,6 +95,7 @@ void log_request(const RequestLog& r) {
     if (!r.status_text.empty()) j["code"] = std::string(r.status_text);
     j["duration_seconds"] = r.seconds;
     if (!r.remote.empty()) j["remote"] = std::string(r.remote);
+    if (!r.peer_cn.empty()) j["cn"] = std::string(r.peer_cn);
     spdlog::info("{}", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     return;
   }
@@ -113,6 +114,7 @@ void log_request(const RequestLog& r) {
   std::snprintf(dur, sizeof dur, " duration=%.6fs", r.seconds);
   line += dur;
   kv(line, "remote", r.remote);
+  kv(line, "cn", r.peer_cn);
   spdlog::info("{}", line);
 }
 

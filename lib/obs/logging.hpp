@@ -26,6 +26,7 @@ struct RequestLog {
   std::string_view status_text{};  // gRPC code name ("OK", "NOT_FOUND"...), or "" for HTTP
   double seconds = 0;
   std::string_view remote{};       // peer address
+  std::string_view peer_cn{};      // verified client certificate's subject CN, or ""
 };
 /// One info line (text: `key=value` pairs; JSON: one object with those keys).
 void log_request(const RequestLog& r);
