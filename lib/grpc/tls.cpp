@@ -36,8 +36,10 @@ grpc_ssl_certificate_config_reload_status fetch(void* user_data, grpc_ssl_server
   if (st->handed_out == st->generation) return GRPC_SSL_CERTIFICATE_CONFIG_RELOAD_UNCHANGED;
   const auto& m = *st->current;
   grpc_ssl_pem_key_cert_pair pair{m.key_pem.c_str(), m.cert_chain_pem.c_str()};
-  *config = grpc_ssl_server_certificate_config_create(m.client_ca_pem.empty() ? nullptr : m.client_ca_pem.c_str(),
-                                                      &pair, 1);  // copies the strings
+  // gRPC core insists on root certificates here even when it asks for no client certificate
+  // (an assertion, not an error): then its own chain stands in, used for nothing.
+  const std::string& roots = m.client_ca_pem.empty() ? m.cert_chain_pem : m.client_ca_pem;
+  *config = grpc_ssl_server_certificate_config_create(roots.c_str(), &pair, 1);  // copies the strings
   st->handed_out = st->generation;
   return GRPC_SSL_CERTIFICATE_CONFIG_RELOAD_NEW;
 }
