@@ -83,8 +83,8 @@ class Daemon {
       spdlog::info("gRPC API pie.gateway.v1.Gateway on {}:{} (health and reflection on)", cfg_.grpc->host, grpc);
     }
     std::fflush(stdout);
-    spdlog::info("pie-gateway {} serving TARP on http://{}:{} ({} endpoints, config {})", PG_VERSION, cfg_.http.host,
-                 *port, cfg_.endpoints.size(), cfg_.source);
+    spdlog::info("pie-gateway {} serving TARP on {}://{}:{} ({} endpoints, config {})", PG_VERSION,
+                 cfg_.tls ? "https" : "http", cfg_.http.host, *port, cfg_.endpoints.size(), cfg_.source);
 
     wait_for_signal();
     notifier_.ready(gateway_.status_line());

@@ -17,6 +17,7 @@
 #include "http/server.hpp"
 #include "jobs/job_service.hpp"
 #include "obs/metrics.hpp"
+#include "tls/material.hpp"
 
 namespace pg::app {
 
@@ -94,6 +95,24 @@ void warn_if_open(const config::Config& cfg) {
                "(README: Securing the gateway)", where);
 }
 
+/// "client certificates: ..." for the TLS log lines.
+std::string client_cert_mode(const config::Tls& t) {
+  if (t.client_ca_file.empty()) return "client certificates not asked for";
+  return std::string("client certificates ") + (t.require_client_cert ? "required" : "verified when sent") +
+         " (CAs from " + t.client_ca_file + ")";
+}
+
+/// Why `next` cannot replace `now` on a reload ("" = it can): TLS on/off and whether client
+/// certificates are asked for are fixed while running.
+std::string tls_reload_error(const std::optional<config::Tls>& now, const std::optional<config::Tls>& next) {
+  if (now.has_value() != next.has_value())
+    return "tls: cannot be turned on or off while running: restart the service";
+  if (now && (now->client_ca_file.empty() != next->client_ca_file.empty() ||
+              now->require_client_cert != next->require_client_cert))
+    return "tls.client_ca_file and tls.require_client_cert cannot be turned on or off while running: restart the service";
+  return {};
+}
+
 }  // namespace
 
 struct Gateway::Impl {
@@ -136,6 +155,11 @@ Result<std::uint16_t> Gateway::start() {
   d.tarp->set_cors(d.cfg.cors);
   d.http = std::make_unique<http::Server>(d.io, d.cfg.http, d.cfg.limits, *d.tarp);
   d.http->set_allowed_hosts(d.cfg.allowed_hosts);
+  if (d.cfg.tls) {
+    if (auto ok = d.http->set_tls(*d.cfg.tls->material); !ok) return make_error("tls: " + ok.error());
+    spdlog::info("TLS on listen.http{}: certificate {}; {}", d.cfg.grpc ? " and listen.grpc" : "",
+                 d.cfg.tls->material->summary, client_cert_mode(*d.cfg.tls));
+  }
   auto port = d.http->start();
   if (!port) return port;
   if (d.cfg.admin) {
@@ -153,7 +177,7 @@ Result<std::uint16_t> Gateway::start() {
     d.grpc->set_conversations(d.conversations.get());
     d.grpc->set_access(d.access);
     d.grpc->set_model_status(d.tarp->model_status());  // one gateway/models cache for both doors
-    auto grpc_port = d.grpc->start(*d.cfg.grpc, d.cfg.grpc_limits);
+    auto grpc_port = d.grpc->start(*d.cfg.grpc, d.cfg.grpc_limits, d.cfg.tls ? d.cfg.tls->material : nullptr);
     if (!grpc_port) return make_error("listen.grpc: " + grpc_port.error());
     d.cfg.grpc->port = *grpc_port;
   }
@@ -241,8 +265,15 @@ Result<bool> Gateway::reload(config::Config cfg) {
     return make_error("listen.http cannot change while running (" + d.cfg.http.host + ":" +
                       std::to_string(d.cfg.http.port) + " -> " + cfg.http.host + ":" + std::to_string(cfg.http.port) +
                       "): restart the service to move it");
+  if (auto why = tls_reload_error(d.cfg.tls, cfg.tls); !why.empty()) return make_error(why);
   auto registry = endpoints::Registry::build(cfg.endpoints, kExpansionFactor * cfg.limits.max_body_bytes);
   if (!registry) return make_error(registry.error());
+  if (cfg.tls) {  // first: the only step here that may still fail
+    if (auto ok = d.http->set_tls(*cfg.tls->material); !ok) return make_error("tls: " + ok.error());
+    if (d.grpc)
+      if (auto ok = d.grpc->set_tls(cfg.tls->material); !ok) return make_error("tls: " + ok.error());
+    spdlog::info("TLS: new connections get certificate {}; open ones keep theirs", cfg.tls->material->summary);
+  }
   auto shared_registry = std::make_shared<const endpoints::Registry>(std::move(*registry));
   d.tarp->set_registry(shared_registry);
   d.tarp->set_cors(cfg.cors);

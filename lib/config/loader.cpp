@@ -13,6 +13,7 @@
 #include "config/cluster_section.hpp"
 #include "config/fields.hpp"
 #include "config/pie_client_sections.hpp"
+#include "config/tls_section.hpp"
 #include "config/yaml_document.hpp"
 #include "endpoints/arg_template.hpp"
 #include "endpoints/registry.hpp"
@@ -259,7 +260,7 @@ void load_endpoint(const YAML::Node& n, const std::string& path, Fields& f, Conf
 }
 
 void load_root(const YAML::Node& root, Fields& f, Config& cfg) {
-  if (!f.expect_map(root, "(top level)", {"listen", "limits", "servers", "groups", "cluster", "endpoints", "programs", "jobs", "shutdown", "logging", "grpc", "cors", "daemons", "models_cache", "access"}))
+  if (!f.expect_map(root, "(top level)", {"listen", "limits", "servers", "groups", "cluster", "endpoints", "programs", "jobs", "shutdown", "logging", "grpc", "cors", "daemons", "models_cache", "access", "tls"}))
     return;
   if (auto a = root["access"]) load_access_section(a, f, config_dir(cfg.source), cfg.access);
   if (auto sd = root["shutdown"]) {
@@ -338,6 +339,7 @@ void load_root(const YAML::Node& root, Fields& f, Config& cfg) {
     else cfg.models_cache = *d;
   }
   if (auto c = root["cors"]) load_cors_section(c, f, cfg.cors);
+  if (auto t = root["tls"]) load_tls_section(t, f, config_dir(cfg.source), cfg);
   if (auto lg = root["logging"]) {
     if (f.expect_map(lg, "logging", {"level", "format"})) {
       if (lg["level"]) {

@@ -12,6 +12,9 @@
 namespace pg::pie::auth {
 class SshKey;  // pie/auth/ssh_key.hpp
 }
+namespace pg::tls {
+struct Material;  // tls/material.hpp
+}
 
 namespace pg::config {
 
@@ -260,6 +263,16 @@ struct Logging {
   Format format = Format::Text;  // json: one JSON object per line
 };
 
+/// `tls:` HTTPS on listen.http and TLS on listen.grpc (listen.admin stays plain HTTP). The files
+/// are read and checked at load time (config/tls_section.cpp); a reload reads them again.
+struct Tls {
+  std::string cert_file, key_file;  // resolved paths
+  std::string key_password_file;    // "" = the key is not encrypted
+  std::string client_ca_file;       // "" = client certificates are not asked for
+  bool require_client_cert = false;  // with client_ca_file: a handshake without one fails
+  std::shared_ptr<const tls::Material> material;
+};
+
 /// What the Pie cluster needs from the configuration (also what a reload hands it).
 struct ClusterConfig {
   std::vector<PieServer> servers;
@@ -290,6 +303,7 @@ struct Config {
   std::vector<DaemonSpec> daemons;   // launched when their server's first session opens
   Duration models_cache{2000};       // how long gateway/models answers are reused
   Access access;                     // access: identities, roles, quotas (off = open)
+  std::optional<Tls> tls;            // absent = plain HTTP and gRPC
 
   ClusterConfig cluster_config() const { return {servers, groups, cluster, programs}; }
 };

@@ -91,10 +91,11 @@ std::string_view builtin_label(std::string_view path) {
 }
 
 void access_line(std::string_view id, std::string_view method, std::string_view path, std::string_view endpoint,
-                 std::string_view remote, const http::Response::Trace& t, int status, double seconds) {
+                 std::string_view remote, std::string_view cn, const http::Response::Trace& t, int status,
+                 double seconds) {
   obs::log_request({.request_id = id, .door = "http", .method = method, .target = path, .endpoint = endpoint,
                     .server = t.server, .instance_id = t.instance, .job_id = t.job, .status = status,
-                    .seconds = seconds, .remote = remote});
+                    .seconds = seconds, .remote = remote, .peer_cn = cn});
 }
 
 }  // namespace
@@ -114,20 +115,20 @@ http::Responder TarpHttp::observed(const endpoints::Registry::Named* named, cons
   }
   return [metrics = metrics_, label = std::move(label), endpoint = std::move(endpoint),
           method = req.head ? std::string("HEAD") : req.method,
-          path = req.path, remote = req.remote, id = obs::request_id_or_new(req.header("X-Request-Id")),
+          path = req.path, remote = req.remote, cn = req.peer_cn, id = obs::request_id_or_new(req.header("X-Request-Id")),
           start = std::chrono::steady_clock::now(), respond = std::move(respond)](http::Response r) mutable {
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (metrics) metrics->http_request(label, method, r.status, seconds);  // streams: time to the head
     if (!r.stream) {
-      access_line(id, method, path, endpoint, remote, r.trace, r.status, seconds);
+      access_line(id, method, path, endpoint, remote, cn, r.trace, r.status, seconds);
     } else {
       // A streamed body (SSE): its access line when the stream is over, with its whole duration.
       // This responder runs once, so what the line needs moves into the stream's callback.
       r.stream = [id, method = std::move(method), path = std::move(path), endpoint = std::move(endpoint),
-                  remote = std::move(remote), trace = r.trace, status = r.status, start,
+                  remote = std::move(remote), cn = std::move(cn), trace = r.trace, status = r.status, start,
                   inner = std::move(r.stream)](std::shared_ptr<http::Stream> out) {
         out->on_done([=](bool) {
-          access_line(id, method, path, endpoint, remote, trace, status,
+          access_line(id, method, path, endpoint, remote, cn, trace, status,
                       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
         });
         inner(std::move(out));
@@ -162,6 +163,10 @@ http::Response TarpHttp::transport_error(int status, std::string_view type, std:
   auto r = tarp::error(status, type, message);
   r.headers.emplace_back("X-Request-Id", id);
   return r;
+}
+
+void TarpHttp::tls_handshake_failed() {
+  if (metrics_) metrics_->tls_handshake_failure();
 }
 
 void TarpHttp::handle(http::Request req, http::Responder respond) {

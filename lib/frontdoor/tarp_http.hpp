@@ -48,6 +48,7 @@ class TarpHttp : public http::Handler {
   /// Who may call what (access/); the open caller for everyone when never set.
   void set_access(std::shared_ptr<access::Access> a) { access_ = std::move(a); }
   http::Response transport_error(int status, std::string_view type, std::string_view message) override;
+  void tls_handshake_failed() override;
 
  private:
   bool builtin(const std::string& path, http::Request& req, http::Responder& respond);

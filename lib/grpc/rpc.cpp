@@ -1,6 +1,7 @@
 #include "grpc/rpc.hpp"
 
 #include "endpoints/result.hpp"
+#include "grpc/tls.hpp"
 #include "obs/logging.hpp"
 #include "obs/metrics.hpp"
 
@@ -35,6 +36,7 @@ CallInfo::CallInfo(std::shared_ptr<Core> core, grpc::CallbackServerContext* ctx,
   request_id_ = obs::request_id_or_new(offered);
   ctx->AddInitialMetadata("x-request-id", request_id_);
   peer_ = ctx->peer();
+  peer_cn_ = verified_peer_cn(*ctx);
 }
 
 std::optional<std::chrono::milliseconds> CallInfo::time_left() const {
@@ -62,6 +64,7 @@ void CallInfo::record(grpc::StatusCode code) const {
   r.status_text = code_name(code);
   r.seconds = seconds;
   r.remote = peer_;
+  r.peer_cn = peer_cn_;
   obs::log_request(r);
   if (core_->metrics) core_->metrics->grpc_request(method_, code_name(code), seconds);
 }

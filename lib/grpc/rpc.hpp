@@ -121,6 +121,7 @@ class CallInfo {
   grpc::CallbackServerContext* ctx_;  // valid until OnDone (we never touch it after Finish)
   const char* method_;
   std::string request_id_, peer_;
+  std::string peer_cn_;  // the verified client certificate's subject CN ("" = none)
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   std::chrono::system_clock::time_point deadline_;
   // For the access line, filled in on the io thread as the call proceeds.

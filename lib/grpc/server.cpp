@@ -19,6 +19,7 @@
 
 #include "grpc/checked_handler.hpp"
 #include "grpc/rpc.hpp"
+#include "grpc/tls.hpp"
 
 namespace pg::grpc_api {
 
@@ -220,6 +221,7 @@ std::string grpc_address(const config::ListenAddress& a) {
 struct GrpcServer::Impl {
   std::shared_ptr<Core> core = std::make_shared<Core>();
   std::unique_ptr<Service> service;
+  std::unique_ptr<RotatingTls> tls;  // before `server`: gRPC asks it for certificates until the server is gone
   std::unique_ptr<grpc::Server> server;
   boost::asio::steady_timer health_timer;
   std::vector<std::string> groups;
@@ -262,7 +264,8 @@ GrpcServer::GrpcServer(boost::asio::any_io_executor io, jobs::JobService& jobs, 
 
 GrpcServer::~GrpcServer() { stop(); }
 
-Result<std::uint16_t> GrpcServer::start(const config::ListenAddress& addr, const config::GrpcLimits& limits) {
+Result<std::uint16_t> GrpcServer::start(const config::ListenAddress& addr, const config::GrpcLimits& limits,
+                                        std::shared_ptr<const tls::Material> tls) {
   auto& d = *impl_;
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -270,7 +273,8 @@ Result<std::uint16_t> GrpcServer::start(const config::ListenAddress& addr, const
   grpc::ServerBuilder builder;
   int port = 0;
   const std::string where = grpc_address(addr);
-  builder.AddListeningPort(where, grpc::InsecureServerCredentials(), &port);
+  if (tls) d.tls = std::make_unique<RotatingTls>(std::move(tls));
+  builder.AddListeningPort(where, d.tls ? d.tls->credentials() : grpc::InsecureServerCredentials(), &port);
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);  // a port in use is an error, not shared
   builder.SetMaxReceiveMessageSize(static_cast<int>(limits.max_recv_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(limits.max_send_bytes));
@@ -302,6 +306,11 @@ void GrpcServer::set_groups(std::vector<std::string> groups) {
       d.health.erase("group/" + old);
     }
   d.groups = std::move(groups);
+}
+
+Result<bool> GrpcServer::set_tls(std::shared_ptr<const tls::Material> tls) {
+  if (!impl_->tls || !tls) return make_error("tls: cannot be turned on or off while running: restart the service");
+  return impl_->tls->replace(std::move(tls));
 }
 
 void GrpcServer::shutdown() {

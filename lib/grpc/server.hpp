@@ -29,6 +29,9 @@ class ConversationService;
 namespace pg::cluster {
 class ModelStatus;
 }
+namespace pg::tls {
+struct Material;
+}
 
 namespace pg::grpc_api {
 
@@ -41,8 +44,10 @@ class GrpcServer {
   GrpcServer(const GrpcServer&) = delete;
   GrpcServer& operator=(const GrpcServer&) = delete;
 
-  /// Bind and start serving; returns the bound port (the address may say port 0).
-  Result<std::uint16_t> start(const config::ListenAddress& addr, const config::GrpcLimits& limits);
+  /// Bind and start serving; returns the bound port (the address may say port 0). With `tls`,
+  /// TLS only (grpc/tls.hpp); without, plaintext.
+  Result<std::uint16_t> start(const config::ListenAddress& addr, const config::GrpcLimits& limits,
+                              std::shared_ptr<const tls::Material> tls = nullptr);
 
   /// Before start(): the conversations Converse talks to (null or unset: Converse is UNAVAILABLE);
   /// it must outlive this object.
@@ -56,6 +61,8 @@ class GrpcServer {
   /// Reload: new endpoints for new calls; server groups for the health service.
   void set_registry(std::shared_ptr<const endpoints::Registry> registry);
   void set_groups(std::vector<std::string> groups);
+  /// Reload: the certificate, key and client CAs of new handshakes (TLS servers only).
+  Result<bool> set_tls(std::shared_ptr<const tls::Material> tls);
 
   /// Start a graceful stop: new calls are refused (UNAVAILABLE) and the health service says
   /// NOT_SERVING; calls in flight go on (the gateway waits for busy() to reach 0, then stop()s).

@@ -1,7 +1,7 @@
 // Internal to lib/http: one connection (Conn) and its streamed response (StreamImpl). Its
-// requests and plain responses are in connection.cpp (the only translation unit that
-// instantiates Beast's HTTP parser and serializer), streamed bodies and the watch for a client
-// going away in stream.cpp.
+// requests and plain responses are in connection.cpp, streamed bodies and the watch for a client
+// going away in stream.cpp; the bytes travel through an Io (io.hpp: plain TCP or TLS), which
+// instantiates Beast's reads and writes for its stream type.
 #pragma once
 
 #include <boost/asio/post.hpp>
@@ -13,14 +13,11 @@
 #include <optional>
 
 #include "http/framing.hpp"
+#include "http/io.hpp"
 #include "http/server_impl.hpp"
 
 namespace pg::http::detail {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace bhttp = boost::beast::http;
-using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
 inline constexpr std::size_t kMaxPipelined = 64 * 1024;  // bytes a client may send ahead while its answer is pending
@@ -34,19 +31,16 @@ class StreamImpl;
 
 class Conn final : public Connection, public std::enable_shared_from_this<Conn> {
  public:
-  Conn(tcp::socket socket, std::shared_ptr<Server::Impl> server)
-      : stream_(std::move(socket)), server_(std::move(server)), heartbeat_timer_(stream_.get_executor()) {
+  Conn(std::shared_ptr<Io> io, std::shared_ptr<Server::Impl> server)
+      : io_(std::move(io)), server_(std::move(server)), heartbeat_timer_(io_->executor()) {
     beast::error_code ec;
-    auto ep = stream_.socket().remote_endpoint(ec);
+    auto ep = io_->socket().remote_endpoint(ec);
     if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
-    stream_.socket().set_option(tcp::no_delay(true), ec);
+    io_->socket().set_option(tcp::no_delay(true), ec);
   }
   ~Conn() override { server_->connections.erase(this); }
 
-  void start() override {
-    server_->connections.insert(this);
-    read();
-  }
+  void start() override;
   bool busy() const override { return phase_ == Phase::Handling || phase_ == Phase::Writing || phase_ == Phase::Streaming; }
   void shutdown() override;
 
@@ -60,6 +54,7 @@ class Conn final : public Connection, public std::enable_shared_from_this<Conn> 
  private:
   enum class Phase { Reading, Handling, Writing, Streaming, Closed };
 
+  void started(Io::Start how);
   void read();
   void read_head();
   void on_head(beast::error_code ec);
@@ -82,7 +77,7 @@ class Conn final : public Connection, public std::enable_shared_from_this<Conn> 
   void close_lingering();
   void drain(std::size_t left);
 
-  beast::tcp_stream stream_;
+  std::shared_ptr<Io> io_;
   beast::flat_buffer buffer_;
   const std::size_t buffer_max_ = buffer_.max_size();  // bounded only while a body is read
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;

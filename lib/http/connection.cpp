@@ -1,13 +1,35 @@
 // One HTTP connection's requests (RFC 9112 framing checks, Host, bounded heads and bodies, one
-// deadline per request) and plain responses; keep-alive and closing. Streamed responses:
-// stream.cpp.
+// deadline per request) and plain responses; keep-alive and closing; the TLS handshake (under
+// read_timeout) before the first request. Streamed responses: stream.cpp.
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <spdlog/spdlog.h>
 
 #include "http/conn.hpp"
 #include "http/framing.hpp"
 
 namespace pg::http::detail {
+
+void Conn::start() {
+  server_->connections.insert(this);
+  io_->expires_after(server_->limits.read_timeout);  // the TLS handshake's deadline
+  io_->start([self = shared_from_this()](Io::Start how) { self->started(how); });
+}
+
+void Conn::started(Io::Start how) {
+  if (how == Io::Start::Ready) return read();
+  phase_ = Phase::Closed;
+  if (how == Io::Start::Failed) server_->handler.tls_handshake_failed();
+  if (how != Io::Start::NotTls) return close();
+  // Plain HTTP to an HTTPS address: a plain answer saying so, then close.
+  auto r = server_->handler.transport_error(400, "BadRequest",
+                                            "this address speaks HTTPS only: use https:// (the gateway's tls: section)");
+  std::string bytes = "HTTP/1.1 400 Bad Request\r\nServer: pie-gateway\r\nConnection: close\r\n";
+  if (!r.content_type.empty()) bytes += "Content-Type: " + r.content_type + "\r\n";
+  for (const auto& [k, v] : r.headers) bytes += k + ": " + v + "\r\n";
+  bytes += "Content-Length: " + std::to_string(r.body.size()) + "\r\n\r\n" + r.body;
+  io_->refuse_plain(std::move(bytes), [self = shared_from_this()] {});
+}
 
 void Conn::shutdown() {
   close_after_response_ = true;
@@ -29,8 +51,8 @@ void Conn::read() {
   parser_->header_limit(static_cast<std::uint32_t>(server_->limits.max_header_bytes));
   if (first_request_ || buffer_.size() > 0) return read_head();
   // Between requests: idle_timeout until the next one's first byte, then read_timeout for it.
-  stream_.expires_after(server_->limits.idle_timeout);
-  stream_.async_read_some(buffer_.prepare(kFirstRead), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+  io_->expires_after(server_->limits.idle_timeout);
+  io_->read_some(buffer_.prepare(kFirstRead), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
     self->buffer_.commit(n);
     if (ec) return self->read_failed(ec);
     self->read_head();
@@ -40,9 +62,8 @@ void Conn::read() {
 void Conn::read_head() {
   // One deadline for the whole request, head and body: a client dribbling bytes is cut off.
   // (The first request's deadline counts from the connection's start.)
-  stream_.expires_after(server_->limits.read_timeout);
-  bhttp::async_read_header(stream_, buffer_, *parser_,
-                           [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_head(ec); });
+  io_->expires_after(server_->limits.read_timeout);
+  io_->read_header(buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_head(ec); });
 }
 
 void Conn::on_head(beast::error_code ec) {
@@ -69,7 +90,7 @@ void Conn::on_head(beast::error_code ec) {
   if (!host_value.empty() || version_ >= 11) {
     auto host = parse_host(host_value);
     if (!host) return refuse({400, "BadRequest", host.error()});
-    if (!server_->allowed_hosts.allows(*host))
+    if (!server_->allowed_hosts.allows(*host, server_->tls ? 443 : 80))
       return refuse({421, "MisdirectedRequest",
                      "this gateway does not answer for Host '" + std::string(host_value) +
                          "' (listen.allowed_hosts: " + server_->allowed_hosts.describe() + ")"});
@@ -88,7 +109,7 @@ void Conn::read_body() {
   if (body_wire_ > max) return read_failed(bhttp::error::body_limit);
   if (parser_->is_done()) return on_request();
   buffer_.max_size(std::max(max - body_wire_, buffer_.size()));
-  bhttp::async_read_some(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+  io_->read_some(buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t n) {
     self->body_wire_ += n;
     if (ec) return self->read_failed(ec);
     self->read_body();
@@ -99,7 +120,8 @@ void Conn::read_failed(beast::error_code ec) {
   first_request_ = false;
   spdlog::debug("http {}: read ended: {}", remote_, ec.message());
   if (ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted || ec == beast::error::timeout ||
-      ec == asio::error::connection_reset || ec == asio::error::eof) {
+      ec == asio::error::connection_reset || ec == asio::error::eof || ec == asio::ssl::error::stream_truncated ||
+      ec.category() == asio::error::get_ssl_category()) {  // TLS broken: nothing can be answered on it
     return close();
   }
   if (ec == bhttp::error::body_limit || ec == bhttp::error::buffer_overflow)
@@ -131,6 +153,7 @@ void Conn::on_request() {
   Request req = std::move(req_);
   req.body = std::move(parser_->get().body());  // trailers (in the parser's fields) are dropped
   req.remote = remote_;
+  req.peer_cn = io_->peer_cn();
   req.on_client_gone = [weak = weak_from_this(), ex = exchange_](std::function<void()> fn) {
     if (auto self = weak.lock()) self->add_gone(ex, std::move(fn));
   };
@@ -153,7 +176,7 @@ void Conn::send(Response r, unsigned version) {
   bool close = r.close || !keep_alive_ || stopping();
   res->keep_alive(!close);
   if (r.status >= 200 && r.status != 204 && r.status != 304) res->prepare_payload();  // those have no body, nor its length
-  stream_.expires_after(server_->limits.read_timeout);
+  io_->expires_after(server_->limits.read_timeout);
   auto done = [self = shared_from_this(), res, close](beast::error_code ec) {
     if (self->phase_ != Phase::Writing) return;
     if (self->linger_ && !ec) return self->close_lingering();
@@ -161,10 +184,10 @@ void Conn::send(Response r, unsigned version) {
     self->next_request();
   };
   if (!head_)
-    return bhttp::async_write(stream_, *res, [done](beast::error_code ec, std::size_t) { done(ec); });
+    return io_->write(*res, [done](beast::error_code ec, std::size_t) { done(ec); });
   // HEAD: the GET's status and headers (Content-Length included), no body.
   auto sr = std::make_shared<bhttp::response_serializer<bhttp::string_body>>(*res);
-  bhttp::async_write_header(stream_, *sr, [done, sr](beast::error_code ec, std::size_t) { done(ec); });
+  io_->write_header(*sr, [done, sr](beast::error_code ec, std::size_t) { done(ec); });
 }
 
 void Conn::next_request() {
@@ -172,37 +195,35 @@ void Conn::next_request() {
   if (!watching_) return read();
   after_watch_ = [this] { read(); };
   beast::error_code ec;
-  stream_.socket().cancel(ec);
+  io_->socket().cancel(ec);
 }
 
 void Conn::close() {
   phase_ = Phase::Closed;
   heartbeat_timer_.cancel();
-  beast::error_code ec;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-  stream_.close();
+  io_->close([self = shared_from_this()] {});  // counted among the connections until closed
 }
 
 void Conn::close_lingering() {
   phase_ = Phase::Closed;
   heartbeat_timer_.cancel();
-  beast::error_code ec;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);  // the client sees the end of our answer
+  io_->end_output();  // plain TCP: the client sees the end of our answer
   buffer_.clear();
-  stream_.expires_after(kLingerTime);
+  io_->expires_after(kLingerTime);
   drain(kLingerBytes);
 }
 
 void Conn::drain(std::size_t left) {
   // Into the same (uncommitted) bytes each time: what is read is dropped.
-  stream_.async_read_some(buffer_.prepare(16384), [self = shared_from_this(), left](beast::error_code ec, std::size_t n) {
-    if (ec || n >= left || !self->stream_.socket().is_open()) return self->stream_.close();
+  io_->read_some(buffer_.prepare(16384), [self = shared_from_this(), left](beast::error_code ec, std::size_t n) {
+    if (ec || n >= left || !self->io_->is_open()) return self->io_->close([self] {});
     self->drain(left - n);
   });
 }
 
 std::shared_ptr<Connection> make_connection(tcp::socket socket, std::shared_ptr<Server::Impl> server) {
-  return std::make_shared<Conn>(std::move(socket), std::move(server));
+  auto io = server->tls ? make_tls_io(std::move(socket), server->tls) : make_plain_io(std::move(socket));
+  return std::make_shared<Conn>(std::move(io), std::move(server));
 }
 
 }  // namespace pg::http::detail

@@ -134,9 +134,9 @@ AllowedHosts AllowedHosts::defaults(const std::string& listen_host) {
   return a;
 }
 
-bool AllowedHosts::allows(const HostPort& h) const {
+bool AllowedHosts::allows(const HostPort& h, std::uint16_t default_port) const {
   if (any_) return true;
-  const std::uint16_t port = h.port.value_or(80);
+  const std::uint16_t port = h.port.value_or(default_port);
   return std::any_of(entries_.begin(), entries_.end(),
                      [&](const HostPort& e) { return e.host == h.host && (!e.port || *e.port == port); });
 }

@@ -33,8 +33,9 @@ class AllowedHosts {
   /// (0.0.0.0, ::) adds the addresses of the machine's interfaces instead.
   static AllowedHosts defaults(const std::string& listen_host);
 
-  /// Whether a request whose Host is `h` is answered (a Host without a port means port 80).
-  bool allows(const HostPort& h) const;
+  /// Whether a request whose Host is `h` is answered (a Host without a port means
+  /// `default_port`: 80, or 443 on HTTPS).
+  bool allows(const HostPort& h, std::uint16_t default_port = 80) const;
   /// "host, host:port, ..." for logs and error messages.
   std::string describe() const;
 

@@ -24,6 +24,7 @@ struct Request {
   Headers headers;
   std::string body;
   std::string remote;  // peer address, for logs
+  std::string peer_cn;  // the verified client certificate's subject CN ("" = none; HTTPS only)
   /// The client sent HEAD: the request is handled exactly as a GET and the server drops the
   /// answer's body (its status and headers, Content-Length included, are sent).
   bool head = false;
@@ -85,6 +86,8 @@ class Handler {
   virtual void handle(Request req, Responder respond) = 0;
   /// The body of an error the transport itself detects (malformed HTTP, too large, ...).
   virtual Response transport_error(int status, std::string_view type, std::string_view message) = 0;
+  /// A TLS handshake failed (the connection is closed; its cause is logged at debug).
+  virtual void tls_handshake_failed() {}
 };
 
 }  // namespace pg::http

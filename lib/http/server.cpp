@@ -80,6 +80,15 @@ std::size_t Server::busy_connections() const {
 
 void Server::set_limits(config::Limits limits) { impl_->limits = limits; }
 
+Result<bool> Server::set_tls(const tls::Material& material) {
+  auto ctx = detail::make_tls_context(material);
+  if (!ctx) return make_error(ctx.error());
+  impl_->tls = std::move(*ctx);
+  return true;
+}
+
+bool Server::tls() const { return impl_->tls != nullptr; }
+
 void Server::set_allowed_hosts(const std::optional<std::vector<std::string>>& hosts) {
   auto list = hosts ? AllowedHosts::from_list(*hosts) : Result<AllowedHosts>(AllowedHosts::defaults(impl_->addr.host));
   if (!list) {

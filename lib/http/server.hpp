@@ -1,5 +1,5 @@
-// An HTTP/1.1 server (Boost.Beast): keep-alive, bounded headers and bodies, timeouts.
-// All I/O runs on the given io_context; handlers answer asynchronously through a Responder.
+// An HTTP/1.1 server (Boost.Beast), plain or HTTPS: keep-alive, bounded headers and bodies,
+// timeouts. All I/O runs on the given io_context; handlers answer asynchronously through a Responder.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +13,10 @@
 #include "common/result.hpp"
 #include "config/model.hpp"
 #include "http/message.hpp"
+
+namespace pg::tls {
+struct Material;
+}
 
 namespace pg::http {
 
@@ -35,6 +39,11 @@ class Server {
   /// `listen.allowed_hosts` (absent: the defaults for this listener's address, http/hosts.hpp);
   /// requests with another Host are answered 421. Entries are checked by the config loader.
   void set_allowed_hosts(const std::optional<std::vector<std::string>>& hosts);
+  /// HTTPS only, with this certificate, key and client CA bundle (tls/material.hpp). Before
+  /// start() it turns TLS on; later calls (reload) change what new connections get, open ones
+  /// keep theirs. An error (the material does not fit OpenSSL) changes nothing.
+  Result<bool> set_tls(const tls::Material& material);
+  bool tls() const;
 
   struct Impl;  // public so that connections (in server.cpp) can hold it
 

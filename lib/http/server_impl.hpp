@@ -8,14 +8,23 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include "common/result.hpp"
 #include "config/model.hpp"
 #include "http/hosts.hpp"
 #include "http/message.hpp"
 #include "http/server.hpp"
 
+namespace pg::tls {
+struct Material;
+}
+
 namespace pg::http {
 
 namespace detail {
+
+/// Asio's server-side SSL context built from the configured material (io_tls.cpp).
+struct TlsContext;
+Result<std::shared_ptr<TlsContext>> make_tls_context(const tls::Material& material);
 
 class Connection {
  public:
@@ -41,6 +50,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   Handler& handler;
   bool stopping = false;
   std::unordered_set<detail::Connection*> connections;
+  /// HTTPS: the context new connections use (null = plain HTTP); open ones keep theirs.
+  std::shared_ptr<detail::TlsContext> tls;
 
   void accept();
 };

@@ -1,7 +1,6 @@
 // A connection's streamed responses (chunked, or until close on HTTP/1.0), their heartbeats,
 // and the watch read that learns when a client goes away before its answer is complete.
 #include <boost/asio/post.hpp>
-#include <boost/asio/write.hpp>
 #include <spdlog/spdlog.h>
 
 #include "http/conn.hpp"
@@ -23,7 +22,7 @@ void Conn::start_stream(Response r, unsigned version) {
   if (!close_at_end_ && version < 11) head += "Connection: keep-alive\r\n";
   head += "\r\n";
   auto s = std::make_shared<StreamImpl>(shared_from_this());
-  s->executor_ = stream_.get_executor();
+  s->executor_ = io_->executor();
   stream_handle_ = s;
   last_write_ = Clock::now();
   stream_write(std::move(head), {}, false);
@@ -65,8 +64,8 @@ void Conn::write_next() {
   }
   out_.clear();
   writing_ = true;
-  stream_.expires_after(server_->limits.read_timeout);  // a reader that stops reading is cut off
-  asio::async_write(stream_, asio::buffer(out_buf_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+  io_->expires_after(server_->limits.read_timeout);  // a reader that stops reading is cut off
+  io_->write(asio::buffer(out_buf_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
     self->writing_ = false;
     if (self->phase_ != Phase::Streaming) return;
     if (ec) return self->client_gone();
@@ -119,8 +118,8 @@ void Conn::add_gone(std::uint64_t exchange, std::function<void()> fn) {
 void Conn::watch() {
   if (watching_) return;
   watching_ = true;
-  // On the socket itself (not through tcp_stream): no timeout, and writes keep theirs.
-  stream_.socket().async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+  // No timeout, and writes keep theirs (Io::watch_read).
+  io_->watch_read(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
     self->on_watch(ec, n);
   });
 }

@@ -96,6 +96,7 @@ void log_request(const RequestLog& r) {
     j["duration_seconds"] = r.seconds;
     if (!r.remote.empty()) j["remote"] = std::string(r.remote);
     if (!r.client.empty()) j["client"] = std::string(r.client);
+    if (!r.peer_cn.empty()) j["cn"] = std::string(r.peer_cn);
     spdlog::info("{}", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     return;
   }
@@ -115,6 +116,7 @@ void log_request(const RequestLog& r) {
   line += dur;
   kv(line, "remote", r.remote);
   kv(line, "client", r.client);
+  kv(line, "cn", r.peer_cn);
   spdlog::info("{}", line);
 }
 

@@ -27,6 +27,7 @@ struct RequestLog {
   double seconds = 0;
   std::string_view remote{};       // peer address
   std::string_view client{};       // the caller's client name (access/), "" when access is off
+  std::string_view peer_cn{};      // verified client certificate's subject CN, or ""
 };
 /// One info line (text: `key=value` pairs; JSON: one object with those keys).
 void log_request(const RequestLog& r);

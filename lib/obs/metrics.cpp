@@ -147,6 +147,10 @@ struct Metrics::Impl {
   Counter& rejections = rejections_family.Add({});
   Gauge& queue_depth = queue_depth_family.Add({});
   Counter& queue_rejections = queue_rejections_family.Add({});
+  Counter& tls_handshake_failures =
+      counters(*registry, "pie_gateway_http_tls_handshake_failures_total",
+               "HTTPS connections closed because their TLS handshake failed (causes are logged at debug).")
+          .Add({});
   Counter& truncated = truncated_family.Add({});
   std::array<Counter*, 4> streams{&stream_family.Add({{"stream", "stdout"}}), &stream_family.Add({{"stream", "stderr"}}),
                                   &stream_family.Add({{"stream", "message"}}), &stream_family.Add({{"stream", "blob"}})};
@@ -271,6 +275,8 @@ void Metrics::pie_ejection(std::string_view server) { impl_->server(server).ejec
 void Metrics::pie_reattach(std::string_view server) { impl_->server(server).reattaches->Increment(); }
 void Metrics::pie_queue_depth(std::size_t waiting) { impl_->queue_depth.Set(static_cast<double>(waiting)); }
 void Metrics::pie_queue_rejection() { impl_->queue_rejections.Increment(); }
+
+void Metrics::tls_handshake_failure() { impl_->tls_handshake_failures.Increment(); }
 
 void Metrics::set_jobs(std::size_t queued, std::size_t running, std::size_t finished_retained) {
   impl_->queued.Set(static_cast<double>(queued));

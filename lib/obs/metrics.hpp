@@ -27,6 +27,8 @@ class Metrics {
   /// ("discovery", "healthz", "metrics", "gateway/jobs", ..., "unknown"); `method` is folded
   /// into GET/POST/HEAD/PUT/DELETE/OPTIONS/PATCH/other; `status` into 1xx..5xx.
   void http_request(std::string_view endpoint, std::string_view method, int status, double seconds);
+  /// An HTTPS connection whose TLS handshake failed.
+  void tls_handshake_failure();
 
   // --- gRPC front door -------------------------------------------------------------------
   /// One finished RPC: `method` is a Gateway method name ("Call", ...), `code` a gRPC status code

@@ -2,7 +2,8 @@
 `tarp.client.client(url)` does: discovery builds one method per endpoint ('/' -> '_'), GET
 methods send keyword arguments as an (unencoded) query string, POST methods send a dict as JSON,
 RPC methods send pickled args/kwargs, ASYNCRPC methods return a handle with wait(), status(),
-probe() and waitCycle(). Used only by the test suite."""
+probe() and waitCycle(); `server_key=` names the CA file an https:// server is verified against.
+Used only by the test suite."""
 import base64
 import json
 import pickle
@@ -66,14 +67,14 @@ class Handle:
         self.suggested_wait = suggested_wait
 
     def probe(self):
-        _, result = check(requests.get(f"{self.client.url}/asyncProbe?UUID={self.id}", timeout=30))
+        _, result = check(requests.get(f"{self.client.url}/asyncProbe?UUID={self.id}", timeout=30, verify=self.client.verify))
         return result
 
     def status(self):
         return self.probe()["status"]
 
     def _fetch(self):
-        _, result = check(requests.get(f"{self.client.url}/asyncGet?UUID={self.id}", timeout=30))
+        _, result = check(requests.get(f"{self.client.url}/asyncGet?UUID={self.id}", timeout=30, verify=self.client.verify))
         return pickle.loads(base64.b64decode(result["payload"]))
 
     def wait(self, max_tries=200):
@@ -93,9 +94,11 @@ class Handle:
 
 
 class Client:
-    def __init__(self, url):
+    def __init__(self, url, server_key=None):
         self.url = url.rstrip("/")
-        _, self.discovery = check(requests.get(self.url + "/", timeout=30))
+        # server_key: the CA (or certificate) file an https:// server's certificate is checked against.
+        self.verify = server_key if server_key else True
+        _, self.discovery = check(requests.get(self.url + "/", timeout=30, verify=self.verify))
         for entry in self.discovery.get("GET", []):
             setattr(self, entry["name"].replace("/", "_"), self._get_method(entry["name"].replace("/", "_")))
         for entry in self.discovery.get("POST", []):
@@ -108,7 +111,7 @@ class Client:
     def _get_method(self, name):
         def call(**kwargs):
             params = "&".join(f"{k}={v}" for k, v in kwargs.items())
-            return check(requests.get(f"{self.url}/{name}?{params}", timeout=60))
+            return check(requests.get(f"{self.url}/{name}?{params}", timeout=60, verify=self.verify))
         return call
 
     def _post_method(self, name):
@@ -119,11 +122,11 @@ class Client:
                 url += "?" + params
             if isinstance(payload, dict):
                 return check(requests.post(url, data=json.dumps(payload).encode(),
-                                           headers={"Content-Type": "application/json"}, timeout=60))
+                                           headers={"Content-Type": "application/json"}, timeout=60, verify=self.verify))
             if payload:
                 return check(requests.post(url, data=payload,
-                                           headers={"Content-Type": "application/octet-stream"}, timeout=60))
-            return check(requests.post(url, timeout=60))
+                                           headers={"Content-Type": "application/octet-stream"}, timeout=60, verify=self.verify))
+            return check(requests.post(url, timeout=60, verify=self.verify))
         return call
 
     def _rpc_body(self, args, kwargs):
@@ -132,13 +135,13 @@ class Client:
     def _rpc_method(self, name):
         def call(*args, **kwargs):
             _, result = check(requests.post(f"{self.url}/{name}", data=self._rpc_body(args, kwargs),
-                                            headers={"Content-Type": "application/json"}, timeout=60))
+                                            headers={"Content-Type": "application/json"}, timeout=60, verify=self.verify))
             return pickle.loads(base64.b64decode(result["payload"]))
         return call
 
     def _async_method(self, name):
         def call(*args, **kwargs):
             _, result = check(requests.post(f"{self.url}/{name}", data=self._rpc_body(args, kwargs),
-                                            headers={"Content-Type": "application/json"}, timeout=60))
+                                            headers={"Content-Type": "application/json"}, timeout=60, verify=self.verify))
             return Handle(self, result["ID"], result["suggested_wait"])
         return call

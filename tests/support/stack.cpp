@@ -41,7 +41,7 @@ Stack::Stack(StackOptions opts) : dir(temp_dir()) {
   if (opts.wait_ready) {
     // Sessions connect in the background: /readyz turns 200 once one is open.
     for (int i = 0; i < 200; ++i) {
-      HttpClient c(http_port);
+      HttpClient c(opts.ready_on_admin ? admin_port : http_port);
       c.timeout = 2s;
       if (c.get("/readyz").status == 200) return;
       std::this_thread::sleep_for(25ms);

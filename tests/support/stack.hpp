@@ -21,6 +21,9 @@ struct StackOptions {
   /// Extra lines under `listen:` (e.g. "  admin: 127.0.0.1:0\n"); the ports bound are read back.
   std::string listen_extra;
   std::string log_format = "text";    // logging.format
+  /// Wait for readiness on the admin listener (plain HTTP) instead of listen.http (e.g. when
+  /// listen.http speaks HTTPS); needs an admin address in listen_extra.
+  bool ready_on_admin = false;
 };
 
 class Stack {
