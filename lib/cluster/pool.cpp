@@ -69,6 +69,7 @@ void PieCluster::connect(const ServerPtr& s, const SlotPtr& slot) {
   o.host = s->cfg.host;
   o.port = s->cfg.port;
   o.path = s->cfg.path;
+  o.tls = s->cfg.tls_context;
   o.auth = session_auth(s->cfg.auth);
   o.connect_timeout = s->cfg.connect_timeout;
   o.request_timeout = s->cfg.request_timeout;

@@ -14,6 +14,7 @@ namespace {
 
 bool same_server(const config::PieServer& a, const config::PieServer& b) {
   return a.name == b.name && a.protocol == b.protocol && a.identity == b.identity && a.host == b.host && a.port == b.port && a.path == b.path && same_auth(a.auth, b.auth) &&
+         a.tls == b.tls && a.ca_file == b.ca_file &&
          a.sessions == b.sessions &&
          a.connect_timeout == b.connect_timeout && a.request_timeout == b.request_timeout &&
          a.max_message_bytes == b.max_message_bytes;  // sessions take it when they connect

@@ -1,10 +1,12 @@
 // servers[i].auth. Secrets (token, key passphrase) come from files or environment variables,
 // never from the YAML; they are read once, here (regular files of at most 64 KiB), never logged.
+// And servers[i].ca_file, the trust of a wss:// server.
 #include <cstdlib>
 
 #include "common/bounded_file.hpp"
 #include "config/pie_client_sections.hpp"
 #include "pie/auth/ssh_key.hpp"
+#include "pie/transport/tls_client.hpp"
 
 namespace pg::config {
 
@@ -82,6 +84,23 @@ void load_server_auth(const YAML::Node& a, const std::string& path, Fields& f, c
   } else {
     f.error(a["kind"], path + ".kind", "must be one of none, token, username, key (got '" + kind + "')");
   }
+}
+
+void load_server_tls(const YAML::Node& n, const std::string& path, Fields& f, const std::string& dir, PieServer& s) {
+  if (s.host.empty()) return;  // the uri is missing or wrong (reported)
+  const auto ca = n["ca_file"];
+  const std::string field = path + ".ca_file";
+  if (ca && !s.tls) return f.error(ca, field, "only for wss:// servers (the uri is '" + s.uri + "')");
+  if (!s.tls) return;
+  pie::transport::TlsSettings t;
+  if (ca) {
+    t.ca_file = resolve_path(dir, f.str(ca, field));
+    if (t.ca_file.empty()) return f.error(ca, field, "must name a PEM file of CA certificates");
+  }
+  auto ctx = pie::transport::TlsClientContext::make(t);
+  if (!ctx) return f.error(ca ? ca : n["uri"], ca ? field : path + ".uri", ctx.error());
+  s.ca_file = t.ca_file;
+  s.tls_context = *ctx;
 }
 
 }  // namespace pg::config

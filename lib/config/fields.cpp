@@ -146,11 +146,10 @@ Result<ListenAddress> parse_host_port(const std::string& text) {
   return ListenAddress{hp->first, *port};
 }
 
-Result<std::tuple<std::string, std::uint16_t, std::string>> parse_ws_uri(const std::string& uri) {
-  const std::string scheme = "ws://";
-  if (uri.rfind("wss://", 0) == 0) return make_error("wss:// (TLS) is not supported yet; use ws:// on a trusted network");
-  if (uri.rfind(scheme, 0) != 0) return make_error("must start with ws:// (got '" + uri + "')");
-  std::string rest = uri.substr(scheme.size());
+Result<WsUri> parse_ws_uri(const std::string& uri) {
+  const bool tls = uri.rfind("wss://", 0) == 0;
+  if (!tls && uri.rfind("ws://", 0) != 0) return make_error("must start with ws:// or wss:// (got '" + uri + "')");
+  std::string rest = uri.substr(tls ? 6 : 5);
   auto slash = rest.find('/');
   std::string authority = rest.substr(0, slash);
   std::string path = slash == std::string::npos ? "/" : rest.substr(slash);
@@ -158,7 +157,7 @@ Result<std::tuple<std::string, std::uint16_t, std::string>> parse_ws_uri(const s
   if (!hp) return make_error("must name host and port, e.g. ws://127.0.0.1:9123/ (got '" + uri + "')");
   auto port = parse_port(hp->second, false);
   if (!port) return make_error(port.error());
-  return std::tuple{hp->first, *port, path};
+  return WsUri{hp->first, *port, path, tls};
 }
 
 bool valid_endpoint_name(const std::string& name) {

@@ -50,8 +50,14 @@ std::string format_duration(Duration d);
 
 /// "host:port" or "[v6]:port" -> ListenAddress.
 Result<ListenAddress> parse_host_port(const std::string& text);
-/// "ws://host:port/path" -> (host, port, path).
-Result<std::tuple<std::string, std::uint16_t, std::string>> parse_ws_uri(const std::string& uri);
+/// A Pie server's address: "ws://host:port/path", or "wss://..." (tls).
+struct WsUri {
+  std::string host;  // an IPv6 literal without its brackets
+  std::uint16_t port = 0;
+  std::string path = "/";
+  bool tls = false;
+};
+Result<WsUri> parse_ws_uri(const std::string& uri);
 /// Endpoint names: parts of [A-Za-z0-9_-] separated by single '/'.
 bool valid_endpoint_name(const std::string& name);
 

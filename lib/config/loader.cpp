@@ -111,7 +111,7 @@ void load_server_protocol(const YAML::Node& n, const std::string& path, Fields& 
 }
 
 void load_server(const YAML::Node& n, const std::string& path, Fields& f, Config& cfg) {
-  if (!f.expect_map(n, path, {"name", "uri", "protocol", "identity", "auth", "sessions", "connect_timeout",
+  if (!f.expect_map(n, path, {"name", "uri", "protocol", "identity", "auth", "ca_file", "sessions", "connect_timeout",
                               "request_timeout", PG_SERVER_CLUSTER_KEYS}))
     return;
   PieServer s;
@@ -120,10 +120,16 @@ void load_server(const YAML::Node& n, const std::string& path, Fields& f, Config
   if (!s.uri.empty()) {
     auto parsed = parse_ws_uri(s.uri);
     if (!parsed) f.error(n["uri"], path + ".uri", parsed.error());
-    else std::tie(s.host, s.port, s.path) = *parsed;
+    else {
+      s.host = parsed->host;
+      s.port = parsed->port;
+      s.path = parsed->path;
+      s.tls = parsed->tls;
+    }
   }
   load_server_protocol(n, path, f, s);  // after uri: sets the 0.5 path default
   if (auto a = n["auth"]) load_server_auth(a, path + ".auth", f, config_dir(cfg.source), s.auth);
+  load_server_tls(n, path, f, config_dir(cfg.source), s);
   s.sessions = static_cast<unsigned>(f.integer(n, "sessions", path, s.sessions, 1, 256));
   s.connect_timeout = f.duration(n, "connect_timeout", path, s.connect_timeout, 50ms, 10min);
   s.request_timeout = f.duration(n, "request_timeout", path, s.request_timeout, 100ms, 1h);

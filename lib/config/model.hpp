@@ -15,6 +15,9 @@ class SshKey;  // pie/auth/ssh_key.hpp
 namespace pg::tls {
 struct Material;  // tls/material.hpp
 }
+namespace pg::pie::transport {
+class TlsClientContext;  // pie/transport/tls_client.hpp
+}
 
 namespace pg::config {
 
@@ -55,10 +58,14 @@ struct PieServer {
   std::string name;
   Protocol protocol = Protocol::V02;       // `protocol: "0.2"` (default) or `"0.5"`
   std::string identity = "default/pie-gateway";  // 0.5: the x-pie-identity header (tenant/user)
-  std::string uri;   // ws://host:port/path as written
+  std::string uri;   // ws://host:port/path or wss://... as written
   std::string host;  // parsed from uri
   std::uint16_t port = 0;
   std::string path = "/";  // 0.5: "/v1/ws" when the uri has no path or just "/"
+  bool tls = false;        // wss://
+  std::string ca_file;     // wss://: the PEM CA certificates trusted (resolved path); "" = the system store
+  /// wss://: made at config load from ca_file (or the system store); sessions connect with it.
+  std::shared_ptr<pie::transport::TlsClientContext> tls_context;
   static constexpr unsigned kDefaultMaxInstancesV05 = 240;  // the 0.5 edge refuses admission at 256 per worker
   PieAuth auth;
   unsigned sessions = 2;

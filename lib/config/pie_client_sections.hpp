@@ -22,6 +22,10 @@ std::string resolve_path(const std::string& dir, const std::string& path);
 /// key_file and an optional passphrase_file/passphrase_env. The key is loaded here.
 void load_server_auth(const YAML::Node& auth, const std::string& path, Fields& f, const std::string& dir, PieAuth& out);
 
+/// servers[i].ca_file (wss:// only) after the uri: the TLS context is made here, from ca_file
+/// (read and checked) or the system store.
+void load_server_tls(const YAML::Node& server, const std::string& path, Fields& f, const std::string& dir, PieServer& s);
+
 /// `programs:` - a list of {wasm, manifest}; both files must be readable and the manifest a
 /// Pie.toml with [package] name = "namespace/name" and version.
 void load_programs_section(const YAML::Node& list, Fields& f, const std::string& dir, Config& cfg);

@@ -22,6 +22,9 @@ namespace pg::pie {
 namespace auth {
 class SshKey;  // pie/auth/ssh_key.hpp
 }
+namespace transport {
+class TlsClientContext;  // pie/transport/tls_client.hpp
+}
 
 /// How a session proves who it is.
 struct AuthConfig {
@@ -42,6 +45,8 @@ struct SessionOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;
   std::string path = "/";
+  /// wss://: the TLS context (trust, TLS 1.2+); the certificate must name `host`. Null = ws://.
+  std::shared_ptr<transport::TlsClientContext> tls;
   /// 0.5: the `x-pie-identity` header ("tenant/user"); the 0.5 edge refuses a connection without it.
   std::string identity = "default/pie-gateway";
   AuthConfig auth;

@@ -14,6 +14,9 @@ enum class ProtocolLine { V02, V05 };
 struct SimConfig {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;
+  /// Both set: serve wss:// (TLS 1.2+) with this PEM certificate chain and unencrypted PEM key.
+  std::string tls_cert;
+  std::string tls_key;
 
   ProtocolLine protocol = ProtocolLine::V02;
   /// 0.5: on socket close, detach the socket's processes instead of terminating them.

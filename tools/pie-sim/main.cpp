@@ -52,6 +52,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--host", cfg.host, "Address to listen on")->capture_default_str();
   app.add_option("--port", cfg.port, "Port to listen on (0 = pick a free one)")->capture_default_str();
+  auto* cert = app.add_option("--tls-cert", cfg.tls_cert, "Serve wss://: PEM certificate chain")->check(CLI::ExistingFile);
+  auto* key = app.add_option("--tls-key", cfg.tls_key, "Serve wss://: PEM private key (unencrypted)")->check(CLI::ExistingFile);
+  cert->needs(key);
+  key->needs(cert);
   app.add_option("--auth", auth, "Authentication: none | token | keys")
       ->check(CLI::IsMember({"none", "token", "keys"}))
       ->capture_default_str();

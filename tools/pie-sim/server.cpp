@@ -1,5 +1,9 @@
+#include <utility>  // Asio + C++20 needs it before Asio
+
 #include "server.hpp"
 
+#include <boost/asio/ssl/context.hpp>
+#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
 #include <vector>
@@ -12,6 +16,26 @@ namespace pie_sim {
 namespace net = boost::asio;
 using net::ip::tcp;
 
+namespace {
+
+/// --tls-cert/--tls-key: a TLS 1.2+ server context; errors name the file and OpenSSL's reason.
+pg::Result<std::shared_ptr<net::ssl::context>> make_tls_context(const std::string& cert, const std::string& key) {
+  auto ctx = std::make_shared<net::ssl::context>(net::ssl::context::tls_server);
+  SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+  ctx->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_compression |
+                   net::ssl::context::single_dh_use);
+  ctx->set_password_callback([](std::size_t, net::ssl::context::password_purpose) { return std::string(); });
+  boost::system::error_code ec;
+  if (ctx->use_certificate_chain_file(cert, ec); ec) return pg::make_error("--tls-cert " + cert + ": " + ec.message());
+  if (ctx->use_private_key_file(key, net::ssl::context::pem, ec); ec)
+    return pg::make_error("--tls-key " + key + ": " + ec.message() + " (an unencrypted PEM key is needed)");
+  if (SSL_CTX_check_private_key(ctx->native_handle()) != 1)
+    return pg::make_error("--tls-key " + key + " does not match --tls-cert " + cert);
+  return ctx;
+}
+
+}  // namespace
+
 pg::Result<std::unique_ptr<Server>> Server::create(net::io_context& io, SimConfig config) {
   auth::AuthorizedUsers users;
   if (config.auth == AuthMode::Keys) {
@@ -19,12 +43,20 @@ pg::Result<std::unique_ptr<Server>> Server::create(net::io_context& io, SimConfi
     if (!loaded) return pg::make_error(loaded.error());
     users = std::move(loaded).value();
   }
+  std::shared_ptr<net::ssl::context> tls;
+  if (!config.tls_cert.empty()) {
+    auto ctx = make_tls_context(config.tls_cert, config.tls_key);
+    if (!ctx) return pg::make_error(ctx.error());
+    tls = std::move(ctx).value();
+  }
   boost::system::error_code ec;
   const auto address = net::ip::make_address(config.host, ec);
   if (ec) return pg::make_error("invalid --host '" + config.host + "': " + ec.message());
   const tcp::endpoint endpoint(address, config.port);
 
   auto world = std::make_shared<World>(io.get_executor(), std::move(config), std::move(users));
+  if (tls) spdlog::info("serving wss:// (TLS) with certificate {}", world->config.tls_cert);
+  world->tls = std::move(tls);
   std::unique_ptr<Server> server(new Server(io, world));
   auto& a = server->acceptor_;
   if (a.open(endpoint.protocol(), ec); ec) return pg::make_error("open: " + ec.message());

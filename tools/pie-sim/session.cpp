@@ -1,16 +1,20 @@
 // Beast-heavy translation unit: the WebSocket side of a session. Callback style, one read and
 // at most one write outstanding, a write queue, everything on the server's single io thread.
+// ws:// or (--tls-cert) wss://: the TLS variant only adds the TLS handshake before the upgrade.
 #include <utility>  // Asio + C++20 needs it before Beast
 
 #include "session.hpp"
 
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <spdlog/spdlog.h>
 
 #include <deque>
 #include <optional>
+#include <type_traits>
 
 #include "conversation.hpp"
 #include "conversation_v05.hpp"
@@ -42,17 +46,40 @@ bool valid_identity(std::string_view v) {
 
 /// One WebSocket connection, in either protocol mode (World::config.protocol): the mode picks the
 /// conversation (conversation.hpp for 0.2, conversation_v05.hpp for 0.5) and, for 0.5, the
-/// edge's HTTP checks before the upgrade.
-class Session final : public Link, public Link05, public SessionHandle, public std::enable_shared_from_this<Session> {
+/// edge's HTTP checks before the upgrade. Tls: over TLS (World::tls).
+template <bool Tls>
+class Session final : public Link, public Link05, public SessionHandle, public std::enable_shared_from_this<Session<Tls>> {
+  using Next = std::conditional_t<Tls, beast::ssl_stream<beast::tcp_stream>, beast::tcp_stream>;
+  using std::enable_shared_from_this<Session<Tls>>::shared_from_this;
+
  public:
   Session(net::ip::tcp::socket socket, std::shared_ptr<World> world, std::uint64_t id)
-      : ws_(std::move(socket)), world_(std::move(world)), id_(id), v05_(world_->config.protocol == ProtocolLine::V05),
-        timer_(world_->ex) {
+      : ws_(make_stream(std::move(socket), *world)), world_(std::move(world)), id_(id),
+        v05_(world_->config.protocol == ProtocolLine::V05), timer_(world_->ex) {
     if (v05_) conv05_.emplace(*world_, *this);
     else conv_.emplace(*world_, *this);
   }
 
   void run() {
+    if constexpr (!Tls) {
+      start_websocket();
+    } else {
+      beast::get_lowest_layer(ws_).expires_after(std::chrono::seconds(30));
+      ws_.next_layer().async_handshake(net::ssl::stream_base::server, [self = shared_from_this()](error_code ec) {
+        if (ec) {
+          spdlog::info("session {}: TLS handshake failed: {}", self->id_, ec.message());
+          return self->shutdown();
+        }
+        beast::get_lowest_layer(self->ws_).expires_never();
+        SSL* ssl = self->ws_.next_layer().native_handle();
+        const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+        spdlog::info("session {}: {} (SNI {})", self->id_, SSL_get_version(ssl), sni ? sni : "none");
+        self->start_websocket();
+      });
+    }
+  }
+
+  void start_websocket() {
     websocket::stream_base::timeout t{};
     t.handshake_timeout = std::chrono::seconds(30);
     t.idle_timeout = websocket::stream_base::none();
@@ -110,6 +137,11 @@ class Session final : public Link, public Link05, public SessionHandle, public s
   }
 
  private:
+  static websocket::stream<Next> make_stream(net::ip::tcp::socket socket, World& world) {
+    if constexpr (Tls) return websocket::stream<Next>(std::move(socket), *world.tls);
+    else return websocket::stream<Next>(std::move(socket));
+  }
+
   void queue_frame(std::string bytes, bool text) {
     if (closed_ || ending_ || stalled_ || draining_) return;
     queued_bytes_ += bytes.size();
@@ -275,7 +307,7 @@ class Session final : public Link, public Link05, public SessionHandle, public s
     bool text = false;
   };
 
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<Next> ws_;
   beast::flat_buffer buffer_;
   std::shared_ptr<World> world_;
   std::uint64_t id_;
@@ -300,10 +332,13 @@ class Session final : public Link, public Link05, public SessionHandle, public s
 
 void start_session(net::ip::tcp::socket socket, const std::shared_ptr<World>& world) {
   const auto id = world->next_session_id++;
-  auto s = std::make_shared<Session>(std::move(socket), world, id);
-  world->sessions.emplace(id, s);
-  ++world->sessions_total;
-  s->run();
+  auto start = [&](auto s) {
+    world->sessions.emplace(id, s);
+    ++world->sessions_total;
+    s->run();
+  };
+  if (world->tls) start(std::make_shared<Session<true>>(std::move(socket), world, id));
+  else start(std::make_shared<Session<false>>(std::move(socket), world, id));
 }
 
 }  // namespace pie_sim

@@ -7,6 +7,10 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
+namespace boost::asio::ssl {
+class context;
+}
+
 #include "auth.hpp"
 #include "config.hpp"
 #include "instances.hpp"
@@ -35,6 +39,8 @@ struct World {
   ProgramStore programs;
   InstanceTable instances;   // --protocol 0.2
   ProcessTable processes;    // --protocol 0.5
+  /// --tls-cert/--tls-key: sessions are served over TLS (wss://) with it; null = ws://.
+  std::shared_ptr<boost::asio::ssl::context> tls;
 
   /// Live sessions, owned here (a stalled session stays open until the client goes or the server stops).
   std::map<std::uint64_t, std::shared_ptr<SessionHandle>> sessions;

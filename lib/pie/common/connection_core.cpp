@@ -33,6 +33,7 @@ void ConnectionCore::start(Session::Done done) {
   o.host = opts_.host;
   o.port = opts_.port;
   o.path = opts_.path;
+  o.tls = opts_.tls;
   o.headers = upgrade_headers();
   o.connect_timeout = opts_.connect_timeout;
   o.max_frame_bytes = max_frame_bytes_;

@@ -1,5 +1,6 @@
 // Beast WebSocket client in callback style (one step = one pair of member functions, as in
-// Beast's example/websocket/client/async). One executor, no locks.
+// Beast's example/websocket/client/async). One executor, no locks. One class for ws:// and
+// wss://: the TLS variant only adds the TLS handshake between the TCP connect and the upgrade.
 #include <utility>  // Asio + C++20 needs it before Beast
 
 #include "pie/transport/ws_client.hpp"
@@ -7,10 +8,15 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <spdlog/spdlog.h>
 
 #include <deque>
+#include <type_traits>
+
+#include "pie/transport/tls_client.hpp"
 
 namespace pg::pie::transport {
 
@@ -21,10 +27,14 @@ namespace websocket = beast::websocket;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
-class Client final : public WsClient, public std::enable_shared_from_this<Client> {
+template <bool Tls>
+class Client final : public WsClient, public std::enable_shared_from_this<Client<Tls>> {
+  using Next = std::conditional_t<Tls, beast::ssl_stream<beast::tcp_stream>, beast::tcp_stream>;
+  using std::enable_shared_from_this<Client<Tls>>::shared_from_this;
+
  public:
   Client(net::any_io_executor ex, WsOptions opts, WsEvents events)
-      : opts_(std::move(opts)), ev_(std::move(events)), resolver_(ex), ws_(ex), close_timer_(ex) {}
+      : opts_(std::move(opts)), ev_(std::move(events)), resolver_(ex), ws_(make_stream(ex, opts_)), close_timer_(ex) {}
 
   void start() override {
     if (started_) return;
@@ -66,11 +76,35 @@ class Client final : public WsClient, public std::enable_shared_from_this<Client
                             : ec.message();
       return fail("cannot connect to " + opts_.host + ":" + std::to_string(opts_.port) + ": " + what);
     }
-    // From here on the WebSocket layer keeps the time (upgrade and close handshake).
-    beast::get_lowest_layer(ws_).expires_never();
     // Small frames go out at once: Nagle would hold them behind unacknowledged ones.
     beast::error_code nodelay_ec;
     beast::get_lowest_layer(ws_).socket().set_option(tcp::no_delay(true), nodelay_ec);
+    if constexpr (Tls) {
+      SSL* ssl = ws_.next_layer().native_handle();
+      if (auto why = prepare_tls_connection(ssl, opts_.host); !why.empty())
+        return fail("TLS with " + opts_.host + ":" + std::to_string(opts_.port) + ": " + why);
+      beast::get_lowest_layer(ws_).expires_after(opts_.connect_timeout);  // bounds the TLS handshake
+      ws_.next_layer().async_handshake(net::ssl::stream_base::client,
+                                       beast::bind_front_handler(&Client::on_tls_handshake, shared_from_this()));
+    } else {
+      upgrade();
+    }
+  }
+
+  void on_tls_handshake(beast::error_code ec) {
+    if (ending_) return;
+    if (ec) {
+      const auto what = ec == beast::error::timeout
+                            ? "timed out after " + std::to_string(opts_.connect_timeout.count()) + " ms"
+                            : describe_tls_failure(ws_.next_layer().native_handle(), ec, *opts_.tls);
+      return fail("TLS handshake with " + opts_.host + ":" + std::to_string(opts_.port) + " failed: " + what);
+    }
+    upgrade();
+  }
+
+  void upgrade() {
+    // From here on the WebSocket layer keeps the time (upgrade and close handshake).
+    beast::get_lowest_layer(ws_).expires_never();
     websocket::stream_base::timeout t{};
     t.handshake_timeout = opts_.connect_timeout;
     t.idle_timeout = websocket::stream_base::none();
@@ -198,17 +232,22 @@ class Client final : public WsClient, public std::enable_shared_from_this<Client
       return s;
     }
     if (ec == beast::error::timeout) return "timed out";
-    if (ec == net::error::eof || ec == beast::http::error::end_of_stream)
+    if (ec == net::error::eof || ec == beast::http::error::end_of_stream || ec == net::ssl::error::stream_truncated)
       return "server closed the connection without a close frame";
     if (ec == websocket::error::message_too_big)
       return "the server sent a frame larger than " + std::to_string(opts_.max_frame_bytes) + " bytes";
     return ec.message();
   }
 
-  WsOptions opts_;
+  static websocket::stream<Next> make_stream(const net::any_io_executor& ex, const WsOptions& opts) {
+    if constexpr (Tls) return websocket::stream<Next>(ex, opts.tls->native());
+    else return websocket::stream<Next>(ex);
+  }
+
+  WsOptions opts_;  // before ws_: holds the TLS context the stream uses
   WsEvents ev_;
   tcp::resolver resolver_;
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<Next> ws_;
   websocket::response_type res_;  // the upgrade's answer (a refusal's status and body)
   net::steady_timer close_timer_;
   beast::flat_buffer rbuf_;
@@ -225,7 +264,8 @@ class Client final : public WsClient, public std::enable_shared_from_this<Client
 }  // namespace
 
 WsClient::Ptr make_ws_client(boost::asio::any_io_executor ex, WsOptions opts, WsEvents events) {
-  return std::make_shared<Client>(std::move(ex), std::move(opts), std::move(events));
+  if (opts.tls) return std::make_shared<Client<true>>(std::move(ex), std::move(opts), std::move(events));
+  return std::make_shared<Client<false>>(std::move(ex), std::move(opts), std::move(events));
 }
 
 }  // namespace pg::pie::transport

@@ -1,6 +1,7 @@
 // The WebSocket client transport both Pie lines share: connect, upgrade (with extra headers),
 // one read outstanding, an ordered write queue with one write in flight, a bounded close.
-// Protocol-free: it moves whole frames. Beast lives in ws_client.cpp only.
+// Protocol-free: it moves whole frames. ws:// or, with a TLS context, wss:// (tls_client.hpp).
+// Beast lives in ws_client.cpp only.
 #pragma once
 
 #include <chrono>
@@ -17,6 +18,8 @@
 
 namespace pg::pie::transport {
 
+class TlsClientContext;  // tls_client.hpp
+
 struct WsOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;
@@ -26,6 +29,9 @@ struct WsOptions {
   std::size_t max_frame_bytes = 4 * 1024 * 1024;    // a larger incoming frame ends the connection
   std::size_t max_queued_bytes = 256 * 1024 * 1024;  // unsent bytes beyond this end the connection
   std::string name;  // for logs ("pie host:port")
+  /// wss://: the TLS handshake (bounded by connect_timeout, the peer verified against `host`)
+  /// comes between the TCP connect and the upgrade. Null = ws://.
+  std::shared_ptr<TlsClientContext> tls;
 };
 
 /// What the protocol above hears, always on the client's executor. After close() nothing is called.
