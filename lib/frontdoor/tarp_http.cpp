@@ -143,7 +143,7 @@ http::Response TarpHttp::transport_error(int status, std::string_view type, std:
 
 access::Access::Outcome TarpHttp::identify(const http::Request& req) {
   if (!access_) return access::Access::open_caller();
-  // A TLS front (when there is one) hands over the verified client certificate's CN.
+  // peer_cn: http::Request has no verified client-certificate CN yet (the TLS front brings it).
   return access_->authenticate({.authorization = req.header("Authorization"), .peer_cn = {}, .remote = req.remote});
 }
 
