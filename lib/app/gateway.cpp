@@ -151,7 +151,7 @@ Result<std::uint16_t> Gateway::start() {
   d.access = std::make_shared<access::Access>(d.cfg.access, &d.metrics);
   warn_if_open(d.cfg);
   d.tarp->set_conversations(d.conversations.get());
-  d.tarp->set_access(d.access);
+  d.tarp->set_access(d.access, d.io.get_executor());
   d.tarp->set_cors(d.cfg.cors);
   d.http = std::make_unique<http::Server>(d.io, d.cfg.http, d.cfg.limits, *d.tarp);
   d.http->set_allowed_hosts(d.cfg.allowed_hosts);

@@ -176,7 +176,7 @@ void load_params(const YAML::Node& list, const std::string& path, Fields& f, End
 void load_endpoint(const YAML::Node& n, const std::string& path, Fields& f, Config& cfg) {
   if (!f.expect_map(n, path, {"name", "kind", "description", "inferlet", "params", "arguments", "result", "result_format",
                               "timeout", "async", "suggested_wait", "cancel_on_disconnect", "group", "idempotent",
-                              "content_type", "fanout", "input", "session", "launch_input", "allow"}))
+                              "content_type", "fanout", "input", "session", "allow", "launch_input"}))
     return;
   Endpoint ep;
   ep.line = n.Mark().line + 1;

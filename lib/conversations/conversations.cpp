@@ -185,11 +185,15 @@ std::shared_ptr<ConversationService::Conversation> ConversationService::lookup(s
                   job};
     return nullptr;
   }
-  why = Failure{Failure::Kind::NotFound, "NoSuchSession",
-                "no open session '" + std::string(id) + "'" + where +
-                    " (closed sessions are remembered for jobs.retention)",
-                nullptr};
+  why = no_such_session(endpoint, id);
   return nullptr;
+}
+
+Failure ConversationService::no_such_session(std::string_view endpoint, std::string_view id) {
+  const std::string where = endpoint.empty() ? std::string() : " of endpoint '" + std::string(endpoint) + "'";
+  return Failure{Failure::Kind::NotFound, "NoSuchSession",
+                 "no open session '" + std::string(id) + "'" + where + " (closed sessions are remembered for jobs.retention)",
+                 nullptr};
 }
 
 void ConversationService::send(std::string_view endpoint, std::string_view id, std::string text,

@@ -71,6 +71,10 @@ class ConversationService {
   /// Terminate the conversation's instance; its job ends Completed ("closed by the client").
   Closed close(std::string_view endpoint, std::string_view id);
 
+  /// What an unknown handle `id` of `endpoint` ("" = any) answers; front doors answer it for a
+  /// conversation of another client too, word for word.
+  static Failure no_such_session(std::string_view endpoint, std::string_view id);
+
   /// Open conversations of `endpoint` ("" = all).
   std::size_t open_count(std::string_view endpoint = {}) const;
   /// Open conversations per endpoint (every endpoint that has had one; for the metrics gauge).

@@ -1,5 +1,6 @@
 // The TARP front door's browser routes: CORS (preflights and response headers), the /ui page,
-// `/` for browsers, a job's event stream, result and blobs, and resuming a call's event stream.
+// `/` for browsers (these three need no credential), a job's event stream, result and blobs,
+// and resuming a call's event stream (the caller's own jobs only).
 #include <charconv>
 
 #include "frontdoor/cors.hpp"
@@ -64,15 +65,13 @@ bool TarpHttp::browser(const std::string& path, http::Request& req, http::Respon
     r.headers.emplace_back("Location", "ui");
     r.headers.emplace_back("Vary", "Accept");
     respond(std::move(r));
-  } else if (path.rfind("/gateway/jobs/", 0) == 0) {
-    job_route(path.substr(std::string_view("/gateway/jobs/").size()), req, respond);
   } else {
     return false;
   }
   return true;
 }
 
-void TarpHttp::job_route(const std::string& rest, http::Request& req, http::Responder& respond) {
+void TarpHttp::job_route(const std::string& rest, const Caller& caller, http::Request& req, http::Responder& respond) {
   auto slash = rest.find('/');
   const std::string id = rest.substr(0, slash);
   const std::string what = slash == std::string::npos ? "" : rest.substr(slash + 1);
@@ -84,7 +83,7 @@ void TarpHttp::job_route(const std::string& rest, http::Request& req, http::Resp
     r.headers.emplace_back("Allow", "GET");
     return respond(std::move(r));
   }
-  auto job = jobs_.find(id);
+  auto job = find_job(caller, id);
   if (!job) return respond(tarp::error(404, "NotFound", "no job with UUID '" + id + "' (finished jobs are kept for a while only)"));
   if (what == "result") {
     if (!jobs::is_finished(job->state)) return respond(in_progress_answer(*job));
@@ -116,7 +115,8 @@ void TarpHttp::job_route(const std::string& rest, http::Request& req, http::Resp
   respond(sse_answer(jobs_, job, {.from = std::get<std::size_t>(from), .call = false}));
 }
 
-bool TarpHttp::resume_call(const endpoints::Endpoint& ep, http::Request& req, http::Responder& respond) {
+bool TarpHttp::resume_call(const endpoints::Endpoint& ep, const Caller& caller, http::Request& req,
+                           http::Responder& respond) {
   auto last = last_event_id(req, false);  // the query string holds the endpoint's parameters
   if (last && !*last) return false;       // a new call
   if (!last) {
@@ -124,7 +124,7 @@ bool TarpHttp::resume_call(const endpoints::Endpoint& ep, http::Request& req, ht
     return true;
   }
   const auto& id = **last;
-  auto job = id.job.empty() ? nullptr : jobs_.find(id.job);
+  auto job = id.job.empty() ? nullptr : find_job(caller, id.job);
   if (id.job.empty()) {
     respond(tarp::error(400, "BadRequest", "an endpoint call's Last-Event-ID is <job>:<index>, as its events carry"));
   } else if (!job || job->spec.endpoint != ep.cfg.name) {

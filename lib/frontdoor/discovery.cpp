@@ -81,10 +81,11 @@ json builtin(const char* name, const char* description, json params) {
 
 }  // namespace
 
-http::Response build_discovery(const endpoints::Registry& reg) {
+http::Response build_discovery(const endpoints::Registry& reg, const std::function<bool(const config::Endpoint&)>& listed) {
   json gets = json::array(), posts = json::array(), rpcs = json::array(), asyncs = json::array(),
        sessions = json::array();
   for (const auto& ep : reg.all()) {
+    if (listed && !listed(ep->cfg)) continue;
     switch (ep->cfg.kind) {
       case config::EndpointKind::Get: gets.push_back(entry(ep->cfg)); break;
       case config::EndpointKind::Post: posts.push_back(entry(ep->cfg)); break;

@@ -1,6 +1,6 @@
 // TarpHttp's engine built-ins: GET gateway/models (every server's `model_status`, gathered in
 // parallel and reused for a short while: cluster/model_status.hpp, shared with gRPC GetModels)
-// and POST gateway/daemons (start a server inferlet).
+// and POST gateway/daemons (start a server inferlet; admin only when access is on).
 #include <nlohmann/json.hpp>
 
 #include "frontdoor/tarp_http.hpp"
@@ -17,7 +17,7 @@ std::shared_ptr<cluster::ModelStatus> TarpHttp::model_status() {
 
 void TarpHttp::set_models_cache(std::chrono::milliseconds ttl) { model_status()->set_ttl(ttl); }
 
-bool TarpHttp::engine(const std::string& path, http::Request& req, http::Responder& respond) {
+bool TarpHttp::engine(const std::string& path, const Caller& caller, http::Request& req, http::Responder& respond) {
   if (path == "/gateway/models" || path == "/gateway_models") {
     if (req.method != "GET") {
       auto r = tarp::error(405, "MethodNotAllowed", path + " answers GET only");
@@ -29,7 +29,9 @@ bool TarpHttp::engine(const std::string& path, http::Request& req, http::Respond
     return true;
   }
   if (path == "/gateway/daemons" || path == "/gateway_daemons") {
-    if (req.method != "POST") {
+    if (auto refused = access_ ? access_->require_admin(caller, "gateway/daemons") : std::nullopt) {
+      deny(*refused, respond);
+    } else if (req.method != "POST") {
       auto r = tarp::error(405, "MethodNotAllowed", path + " answers POST only");
       r.headers.emplace_back("Allow", "POST");
       respond(std::move(r));

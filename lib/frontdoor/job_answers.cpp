@@ -145,6 +145,11 @@ http::Response in_progress_answer(const jobs::Job& job) {
   return r;
 }
 
+http::Response traced(const jobs::Job& job, http::Response r) {
+  r.trace = {job.id.str(), job.server, job.instance_id};
+  return r;
+}
+
 json job_summary(const jobs::Job& job) {
   json j = {{"id", job.id.str()},
             {"endpoint", job.spec.endpoint},
@@ -154,6 +159,7 @@ json job_summary(const jobs::Job& job) {
             {"created", iso8601(job.created_wall)},
             {"seconds_running", job.seconds_running()},
             {"truncated", job.truncated}};
+  if (!job.spec.owner.empty()) j["client"] = job.spec.owner;  // access on: who created it
   if (!job.server.empty()) j["server"] = job.server;
   if (!job.instance_id.empty()) j["instance_id"] = job.instance_id;
   if (job.error) j["error"] = {{"type", job.error->type}, {"message", job.error->message}};

@@ -29,7 +29,10 @@ http::Response unavailable_answer(const std::string& message);
 /// (common/expansion.hpp) or a Pie server's max_message_bytes, else 400 BadRequest.
 http::Response bad_call_answer(const std::string& message);
 
-/// A job as gateway/jobs lists it.
+/// `r`, noting for the access log which job (and Pie server and instance) answered it.
+http::Response traced(const jobs::Job& job, http::Response r);
+
+/// A job as gateway/jobs lists it (with its `client` when access is on).
 nlohmann::json job_summary(const jobs::Job& job);
 
 }  // namespace pg::frontdoor

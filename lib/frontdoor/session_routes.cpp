@@ -92,7 +92,8 @@ const endpoints::Registry::Named* session_endpoint(const endpoints::Registry& re
   return nullptr;
 }
 
-bool TarpHttp::session_route(const std::string& path, http::Request& req, http::Responder& respond) {
+bool TarpHttp::session_route(const std::string& path, const Caller& caller, http::Request& req,
+                             http::Responder& respond) {
   const auto* named = session_endpoint(*registry_, path);
   if (!named) return false;
   const endpoints::Endpoint* ep = named->post;
@@ -110,6 +111,8 @@ bool TarpHttp::session_route(const std::string& path, http::Request& req, http::
     return true;
   }
   auto& service = *conversations_;
+  // allow: for every verb; open and send are calls of the caller's rate, close is not.
+  if (!admitted(caller, *ep, respond, verb != Verb::Close)) return true;
 
   // Arguments: RPC (positional, then keywords) or the JSON door's named values.
   endpoints::CallArgs args;
@@ -152,8 +155,10 @@ bool TarpHttp::session_route(const std::string& path, http::Request& req, http::
     if (!bound) return respond(bad_call_answer(bound.error())), true;
     auto inputs = call_inputs(cfg, {}, args);
     if (!inputs) return respond(tarp::error(400, "BadRequest", inputs.error())), true;
+    if (!may_start(caller, respond)) return true;
     jobs::JobSpec spec;
     spec.endpoint = cfg.name;
+    spec.owner = caller.owner();  // the conversation is its opener's (and admins')
     spec.launch.inferlet = cfg.inferlet;
     spec.launch.arguments = std::move(bound->arguments);  // 0.2
     spec.launch.input = std::move(bound->input);          // 0.5
@@ -180,8 +185,16 @@ bool TarpHttp::session_route(const std::string& path, http::Request& req, http::
 
   auto id = arg(0, "session");
   if (!id) return respond(tarp::error(400, "BadRequest", id.error())), true;
+  // Another client's conversation answers as an unknown one, at the point an unknown one would.
+  auto hidden = [&] {
+    auto job = jobs_.find(*id);
+    if (!job || access::Access::may_see(caller, job->spec.owner)) return false;
+    respond(failure(conv::ConversationService::no_such_session(cfg.name, *id)));
+    return true;
+  };
   if (verb == Verb::Close) {
     if (auto e = extra(1, {"session"}); !e.empty()) return respond(tarp::error(400, "BadRequest", "close " + e)), true;
+    if (hidden()) return true;
     auto closed = service.close(cfg.name, *id);
     if (auto* f = std::get_if<conv::Failure>(&closed)) return respond(failure(*f)), true;
     const auto& job = *std::get<0>(closed);
@@ -196,6 +209,7 @@ bool TarpHttp::session_route(const std::string& path, http::Request& req, http::
   Result<std::string> message = body_is_message ? Result<std::string>(req.body) : arg(1, "message");
   if (!message) return respond(tarp::error(400, "BadRequest", message.error())), true;
   if (auto e = extra(2, {"session", "message"}); !e.empty()) return respond(tarp::error(400, "BadRequest", "send " + e)), true;
+  if (hidden()) return true;
   service.send(cfg.name, *id, std::move(*message), [respond, rpc](conv::Replied out) {
     if (auto* f = std::get_if<conv::Failure>(&out)) return respond(failure(*f));
     const auto& t = std::get<conv::Turn>(out);

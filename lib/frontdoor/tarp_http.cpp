@@ -5,9 +5,13 @@
 
 #include <chrono>
 
+#include <boost/asio/steady_timer.hpp>
+
+#include "frontdoor/access_answers.hpp"
 #include "frontdoor/discovery.hpp"
 #include "frontdoor/inputs.hpp"
 #include "frontdoor/job_answers.hpp"
+#include "frontdoor/request_params.hpp"
 #include "frontdoor/sse.hpp"
 #include "obs/logging.hpp"
 #include "obs/metrics.hpp"
@@ -26,36 +30,6 @@ namespace {
 http::Response method_not_allowed(const std::string& what, const std::string& allow) {
   auto r = tarp::error(405, "MethodNotAllowed", what + " answers " + allow + " only");
   r.headers.emplace_back("Allow", allow);
-  return r;
-}
-
-/// Query parameters plus, for a non-empty body (unless it is an input: frontdoor/inputs.hpp),
-/// its JSON-object or form fields.
-Result<endpoints::Params> request_params(const http::Request& req, bool with_body = true) {
-  endpoints::Params params;
-  for (auto& [k, values] : tarp::parse_query(req.query))
-    for (auto& v : values) params.emplace_back(k, std::move(v));
-  if (with_body && !req.body.empty()) {
-    auto body = tarp::body_params(req.header("Content-Type"), req.body);
-    if (!body) return make_error(body.error());
-    for (auto& kv : *body) params.push_back(std::move(kv));
-  }
-  return params;
-}
-
-/// The one value of a parameter that must be given once; "" when absent.
-Result<std::string> single(const endpoints::Params& params, const std::string& name) {
-  std::string out;
-  int seen = 0;
-  for (const auto& [k, v] : params)
-    if (k == name) out = v, ++seen;
-  if (seen > 1) return make_error("parameter '" + name + "' is given more than once");
-  return out;
-}
-
-/// `r`, noting for the access log which job (and Pie server and instance) answered it.
-http::Response traced(const jobs::Job& job, http::Response r) {
-  r.trace = {job.id.str(), job.server, job.instance_id};
   return r;
 }
 
@@ -91,11 +65,11 @@ std::string_view builtin_label(std::string_view path) {
 }
 
 void access_line(std::string_view id, std::string_view method, std::string_view path, std::string_view endpoint,
-                 std::string_view remote, std::string_view cn, const http::Response::Trace& t, int status,
-                 double seconds) {
+                 std::string_view remote, std::string_view cn, std::string_view client, const http::Response::Trace& t,
+                 int status, double seconds) {
   obs::log_request({.request_id = id, .door = "http", .method = method, .target = path, .endpoint = endpoint,
                     .server = t.server, .instance_id = t.instance, .job_id = t.job, .status = status,
-                    .seconds = seconds, .remote = remote, .peer_cn = cn});
+                    .seconds = seconds, .remote = remote, .client = client, .peer_cn = cn});
 }
 
 }  // namespace
@@ -106,7 +80,8 @@ TarpHttp::TarpHttp(std::shared_ptr<const endpoints::Registry> registry, jobs::Jo
       metrics_(metrics) {}
 
 http::Responder TarpHttp::observed(const endpoints::Registry::Named* named, const std::string& path,
-                                   const http::Request& req, http::Responder respond) {
+                                   const http::Request& req, std::shared_ptr<const std::string> client,
+                                   http::Responder respond) {
   std::string label(builtin_label(path));
   std::string endpoint;
   if (label.empty()) {
@@ -115,20 +90,21 @@ http::Responder TarpHttp::observed(const endpoints::Registry::Named* named, cons
   }
   return [metrics = metrics_, label = std::move(label), endpoint = std::move(endpoint),
           method = req.head ? std::string("HEAD") : req.method,
-          path = req.path, remote = req.remote, cn = req.peer_cn, id = obs::request_id_or_new(req.header("X-Request-Id")),
-          start = std::chrono::steady_clock::now(), respond = std::move(respond)](http::Response r) mutable {
+          path = req.path, remote = req.remote, cn = req.peer_cn, client = std::move(client),
+          id = obs::request_id_or_new(req.header("X-Request-Id")), start = std::chrono::steady_clock::now(),
+          respond = std::move(respond)](http::Response r) mutable {
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (metrics) metrics->http_request(label, method, r.status, seconds);  // streams: time to the head
     if (!r.stream) {
-      access_line(id, method, path, endpoint, remote, cn, r.trace, r.status, seconds);
+      access_line(id, method, path, endpoint, remote, cn, *client, r.trace, r.status, seconds);
     } else {
       // A streamed body (SSE): its access line when the stream is over, with its whole duration.
       // This responder runs once, so what the line needs moves into the stream's callback.
       r.stream = [id, method = std::move(method), path = std::move(path), endpoint = std::move(endpoint),
-                  remote = std::move(remote), cn = std::move(cn), trace = r.trace, status = r.status, start,
-                  inner = std::move(r.stream)](std::shared_ptr<http::Stream> out) {
+                  remote = std::move(remote), cn = std::move(cn), client = *client, trace = r.trace, status = r.status,
+                  start, inner = std::move(r.stream)](std::shared_ptr<http::Stream> out) {
         out->on_done([=](bool) {
-          access_line(id, method, path, endpoint, remote, cn, trace, status,
+          access_line(id, method, path, endpoint, remote, cn, client, trace, status,
                       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
         });
         inner(std::move(out));
@@ -141,11 +117,11 @@ http::Responder TarpHttp::observed(const endpoints::Registry::Named* named, cons
 
 void TarpHttp::handle_admin(http::Request req, http::Responder respond) {
   std::string path = tarp::decode_path(req.path);
-  respond = observed(nullptr, path, req, std::move(respond));
+  respond = observed(nullptr, path, req, std::make_shared<const std::string>(), std::move(respond));
   if (path != "/metrics" && path != "/healthz" && path != "/readyz")
     return respond(tarp::error(404, "NotFound", "the admin address serves /metrics, /healthz and /readyz only"));
   req_is_admin_ = true;  // single-threaded: builtin() answers /metrics at once
-  builtin(path, req, respond);
+  builtin(path, access::Access::open_caller(), req, respond);  // a loopback address: no credential
   req_is_admin_ = false;
 }
 
@@ -169,16 +145,58 @@ void TarpHttp::tls_handshake_failed() {
   if (metrics_) metrics_->tls_handshake_failure();
 }
 
+access::Access::Outcome TarpHttp::identify(const http::Request& req) {
+  if (!access_) return access::Access::open_caller();
+  return access_->authenticate({.authorization = req.header("Authorization"), .peer_cn = req.peer_cn, .remote = req.remote});
+}
+
+void TarpHttp::deny(const access::Denial& d, http::Responder& respond) {
+  auto answer = denial_answer(d);
+  if (d.delay.count() <= 0 || !ex_) return respond(std::move(answer));
+  // An address that keeps failing waits for its answer; no thread does.
+  auto timer = std::make_shared<boost::asio::steady_timer>(*ex_, d.delay);
+  timer->async_wait([timer, answer = std::move(answer), respond = std::move(respond)](boost::system::error_code) mutable {
+    respond(std::move(answer));
+  });
+}
+
+bool TarpHttp::admitted(const Caller& caller, const endpoints::Endpoint& ep, http::Responder& respond, bool charge) {
+  if (!access_) return true;
+  auto refused = access_->authorize(caller, ep.cfg.allow, "endpoint '" + ep.cfg.name + "'");
+  if (!refused && charge) refused = access_->charge(caller);
+  if (!refused) return true;
+  deny(*refused, respond);
+  return false;
+}
+
+bool TarpHttp::may_start(const Caller& caller, http::Responder& respond) {
+  auto refused = jobs_.admit(caller.owner(), caller.id->max_live_jobs);
+  if (!refused) return true;
+  if (metrics_) metrics_->client_refused(caller.name(), refusal_reason(*refused));
+  respond(refusal_answer(*refused));
+  return false;
+}
+
 void TarpHttp::handle(http::Request req, http::Responder respond) {
   std::string path = tarp::decode_path(req.path);
   const auto* named = path.size() > 1 ? registry_->find(std::string_view(path).substr(1)) : nullptr;
   if (!named) named = session_endpoint(*registry_, path);  // NAME/open, NAME_send, ...: counted under NAME
-  respond = observed(named, path, req, std::move(respond));
+  auto client = std::make_shared<std::string>();  // named on the access line once known
+  respond = observed(named, path, req, client, std::move(respond));
+  // No credential for CORS preflights, /ui and the probes: the page asks for the token itself.
   if (browser(path, req, respond)) return;
-  if (builtin(path, req, respond)) return;
-  if (engine(path, req, respond)) return;
-  if (session_route(path, req, respond)) return;
-  if (!named) return respond(tarp::error(404, "NotFound", "no endpoint named '" + path.substr(1) + "' (GET / lists them)"));
+  if (path == "/healthz" || path == "/readyz") return void(builtin(path, access::Access::open_caller(), req, respond));
+  auto who = identify(req);
+  if (auto* d = std::get_if<access::Denial>(&who)) return deny(*d, respond);
+  const Caller& caller = std::get<Caller>(who);
+  *client = caller.name();
+  if (path.rfind("/gateway/jobs/", 0) == 0)
+    return job_route(path.substr(std::string_view("/gateway/jobs/").size()), caller, req, respond);
+  if (builtin(path, caller, req, respond)) return;
+  if (engine(path, caller, req, respond)) return;
+  if (session_route(path, caller, req, respond)) return;
+  if (!named)
+    return respond(tarp::error(404, "NotFound", "no endpoint named '" + path.substr(1) + "' (GET / lists them)"));
   if (named->post && named->post->cfg.is_session() && req.method != "GET")
     return respond(tarp::error(404, "NotFound",
                                "'" + path.substr(1) + "' is a session endpoint: POST " + path.substr(1) + "/open, " +
@@ -188,18 +206,24 @@ void TarpHttp::handle(http::Request req, http::Responder respond) {
   if (!ep)
     return respond(method_not_allowed("endpoint '" + path.substr(1) + "'",
                                       named->get && named->post ? "GET, POST" : named->get ? "GET" : "POST"));
-  if (ep->cfg.is_rpc()) return call_rpc(*ep, req, respond);
-  call_web(*ep, req, respond);
+  if (!admitted(caller, *ep, respond)) return;
+  if (ep->cfg.is_rpc()) return call_rpc(*ep, caller, req, respond);
+  call_web(*ep, caller, req, respond);
 }
 
-bool TarpHttp::builtin(const std::string& path, http::Request& req, http::Responder& respond) {
+bool TarpHttp::builtin(const std::string& path, const Caller& caller, http::Request& req, http::Responder& respond) {
   auto only = [&](const char* method) {
     if (req.method == method) return true;
     respond(method_not_allowed(path, method));
     return false;
   };
   if (path == "/") {
-    if (only("GET")) respond(discovery_);
+    // Discovery lists what the caller may call (admins and the open caller: everything).
+    if (only("GET"))
+      respond(caller.admin() ? discovery_
+                             : build_discovery(*registry_, [&](const config::Endpoint& e) {
+                                 return access::Access::may_call(caller, e.allow);
+                               }));
   } else if (path == "/healthz" || path == "/readyz") {
     // Probes for load balancers and systemd: plain text; the loader refuses these as endpoint names.
     http::Response r;
@@ -215,6 +239,8 @@ bool TarpHttp::builtin(const std::string& path, http::Request& req, http::Respon
         respond(tarp::error(404, "NotFound", "metrics are not enabled"));
       } else if (metrics_elsewhere_ && !req_is_admin_) {
         respond(tarp::error(404, "NotFound", "metrics are served on the admin address (listen.admin)"));
+      } else if (auto refused = access_ ? access_->require_admin(caller, "/metrics") : std::nullopt) {
+        deny(*refused, respond);
       } else {
         http::Response r;
         r.content_type = obs::Metrics::kContentType;
@@ -223,31 +249,35 @@ bool TarpHttp::builtin(const std::string& path, http::Request& req, http::Respon
       }
     }
   } else if (path == "/asyncProbe" || path == "/asyncGet") {
-    if (only("GET")) async_probe(req, respond, path == "/asyncGet");
+    if (only("GET")) async_probe(caller, req, respond, path == "/asyncGet");
   } else if (path == "/gateway/jobs" || path == "/gateway_jobs") {
-    if (only("GET")) list_jobs(req, respond);
+    if (only("GET")) list_jobs(caller, req, respond);
   } else if (path == "/gateway/servers" || path == "/gateway_servers") {
-    if (only("GET")) respond(tarp::success(cluster_->describe(), tarp::kJson));
+    // The details (URIs, errors, daemons) are for admins; others see names and states.
+    if (only("GET"))
+      respond(tarp::success(caller.admin() ? cluster_->describe() : public_servers(cluster_->describe()), tarp::kJson));
   } else if (path == "/gateway/cancel" || path == "/gateway_cancel") {
-    if (only("POST")) cancel_job(req, respond);
+    if (only("POST")) cancel_job(caller, req, respond);
   } else {
     return false;
   }
   return true;
 }
 
-void TarpHttp::call_web(const endpoints::Endpoint& ep, http::Request& req, http::Responder& respond) {
-  if (wants_event_stream(req) && resume_call(ep, req, respond)) return;
+void TarpHttp::call_web(const endpoints::Endpoint& ep, const Caller& caller, http::Request& req,
+                        http::Responder& respond) {
+  if (wants_event_stream(req) && resume_call(ep, caller, req, respond)) return;
   auto params = request_params(req, !frontdoor::body_is_input(ep.cfg));
   if (!params) return respond(bad_call_answer(params.error()));
   auto args = ep.bind_named(*params);
   if (!args) return respond(bad_call_answer(args.error()));
   auto inputs = frontdoor::call_inputs(ep.cfg, req.body, endpoints::CallArgs{{}, *params});
   if (!inputs) return respond(tarp::error(400, "BadRequest", inputs.error()));
-  run(ep, std::move(*args), false, req, respond, std::move(*inputs));
+  run(ep, caller, std::move(*args), false, req, respond, std::move(*inputs));
 }
 
-void TarpHttp::call_rpc(const endpoints::Endpoint& ep, http::Request& req, http::Responder& respond) {
+void TarpHttp::call_rpc(const endpoints::Endpoint& ep, const Caller& caller, http::Request& req,
+                        http::Responder& respond) {
   if (!req.query.empty())
     return respond(tarp::error(400, "BadRequest", "RPC endpoint '" + ep.cfg.name + "' takes no query string"));
   auto call = tarp::decode_rpc_body(req.header("Content-Type"), req.body, tarp::PickleLimits::for_budget(ep.expansion_limit));
@@ -259,13 +289,15 @@ void TarpHttp::call_rpc(const endpoints::Endpoint& ep, http::Request& req, http:
   if (!bound) return respond(bad_call_answer(bound.error()));
   auto inputs = frontdoor::call_inputs(ep.cfg, {}, args);
   if (!inputs) return respond(tarp::error(400, "BadRequest", inputs.error()));
-  run(ep, std::move(*bound), true, req, respond, std::move(*inputs));
+  run(ep, caller, std::move(*bound), true, req, respond, std::move(*inputs));
 }
 
-void TarpHttp::run(const endpoints::Endpoint& ep, endpoints::BoundCall bound, bool rpc, http::Request& req,
-                   http::Responder& respond, std::vector<jobs::JobSpec::Input> inputs) {
+void TarpHttp::run(const endpoints::Endpoint& ep, const Caller& caller, endpoints::BoundCall bound, bool rpc,
+                   http::Request& req, http::Responder& respond, std::vector<jobs::JobSpec::Input> inputs) {
+  if (!may_start(caller, respond)) return;
   jobs::JobSpec spec;
   spec.endpoint = ep.cfg.name;
+  spec.owner = caller.owner();  // only its owner (and admins) reach the job
   spec.launch.inferlet = ep.cfg.inferlet;
   spec.launch.arguments = std::move(bound.arguments);  // 0.2
   spec.launch.input = std::move(bound.input);          // 0.5 ("{}" unless the endpoint can run on 0.5)
@@ -295,72 +327,6 @@ void TarpHttp::run(const endpoints::Endpoint& ep, endpoints::BoundCall bound, bo
       if (jobs.cancel(id) == jobs::JobService::CancelOutcome::Cancelled)
         spdlog::info("job {} ({}): its HTTP client went away; cancelled (cancel_on_disconnect)", id, endpoint);
     });
-  }
-}
-
-void TarpHttp::async_probe(http::Request& req, http::Responder& respond, bool fetch) {
-  auto params = request_params(req);
-  if (!params) return respond(tarp::error(400, "BadRequest", params.error()));
-  auto id = single(*params, "UUID");
-  if (!id) return respond(tarp::error(400, "BadRequest", id.error()));
-  if (id->empty()) return respond(tarp::error(400, "BadRequest", "missing required parameter 'UUID'"));
-  auto format = single(*params, "format");
-  if (!format || (!format->empty() && *format != "json" && *format != "pickle"))
-    return respond(tarp::error(400, "BadRequest", "parameter 'format' must be json or pickle"));
-  auto job = jobs_.find(*id);
-  if (!job)
-    return respond(tarp::error(404, "NotFound",
-                               "no job with UUID '" + *id + "' (finished jobs are forgotten once fetched, or after " +
-                                   std::to_string(jobs_.options().retention.count() / 1000) + " s)"));
-  if (!fetch) return respond(traced(*job, probe_answer(*job)));
-  if (!jobs::is_finished(job->state)) return respond(traced(*job, in_progress_answer(*job)));
-  auto answer = traced(*job, fetch_answer(*job, *format == "json"));
-  jobs_.forget(job->id);  // a handle is fetched once, as TARP servers do
-  respond(std::move(answer));
-}
-
-void TarpHttp::list_jobs(http::Request& req, http::Responder& respond) {
-  auto params = request_params(req);
-  if (!params) return respond(tarp::error(400, "BadRequest", params.error()));
-  jobs::JobFilter filter;
-  for (const auto& [k, v] : *params) {
-    if (k == "state") {
-      bool known = false;
-      for (auto s : {jobs::JobState::Queued, jobs::JobState::Running, jobs::JobState::Completed,
-                     jobs::JobState::Failed, jobs::JobState::Cancelled})
-        if (v == jobs::to_string(s)) filter.state = s, known = true;
-      if (!known)
-        return respond(tarp::error(400, "BadRequest", "state must be queued, running, completed, failed or cancelled"));
-    } else if (k == "endpoint") {
-      filter.endpoint = v;
-    } else if (k == "limit") {
-      char* end = nullptr;
-      long n = std::strtol(v.c_str(), &end, 10);
-      if (v.empty() || *end || n < 1 || n > 10000)
-        return respond(tarp::error(400, "BadRequest", "limit must be a whole number from 1 to 10000"));
-      filter.limit = static_cast<std::size_t>(n);
-    } else {
-      return respond(tarp::error(400, "BadRequest", "unknown parameter '" + k + "' (takes state, endpoint, limit)"));
-    }
-  }
-  json out = json::array();
-  for (const auto& job : jobs_.list(filter)) out.push_back(job_summary(*job));
-  respond(tarp::success(out, tarp::kJson));
-}
-
-void TarpHttp::cancel_job(http::Request& req, http::Responder& respond) {
-  auto params = request_params(req);
-  if (!params) return respond(tarp::error(400, "BadRequest", params.error()));
-  auto id = single(*params, "UUID");
-  if (!id) return respond(tarp::error(400, "BadRequest", id.error()));
-  if (id->empty()) return respond(tarp::error(400, "BadRequest", "missing required parameter 'UUID'"));
-  switch (jobs_.cancel(*id)) {
-    case jobs::JobService::CancelOutcome::NotFound:
-      return respond(tarp::error(404, "NotFound", "no job with UUID '" + *id + "'"));
-    case jobs::JobService::CancelOutcome::AlreadyFinished:
-      return respond(tarp::error(409, "AlreadyFinished", "job " + *id + " has already finished"));
-    case jobs::JobService::CancelOutcome::Cancelled:
-      return respond(tarp::success(json{{"ID", *id}, {"status", "cancelled"}}, tarp::kJson));
   }
 }
 

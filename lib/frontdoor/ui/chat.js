@@ -1,10 +1,11 @@
 // A conversation panel for endpoints of kind session (discovery's SESSION entries): open a
 // session with the endpoint's parameters, send messages and read the replies, close it. It uses
 // the JSON routes NAME/open, NAME/send and NAME/close, as curl would.
+import { api } from './auth.js';
 import { el } from './dom.js';
 
 async function post(url, body) {
-  const resp = await fetch(url, {
+  const resp = await api(url, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
     body: JSON.stringify(body),

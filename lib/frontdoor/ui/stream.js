@@ -1,17 +1,23 @@
 // Streams of job events (Server-Sent Events, see README: "Server-Sent Events") and the view
 // that shows one run: status, live stdout/stderr/messages, blobs and the final result.
+import { api } from './auth.js';
 import { el } from './dom.js';
 
-/** Calls `url` with Accept: text/event-stream and hands each event to `onEvent(name, data)`. */
+/**
+ * Calls `url` with Accept: text/event-stream and hands each event to `onEvent(name, data, id)`.
+ * Resolves when the stream ends: 'refused' (an error envelope, given to onEvent as `error`),
+ * 'empty' (204: nothing more to send) or 'ended'.
+ */
 export async function fetchEvents(url, init, onEvent) {
   const headers = Object.assign({}, init.headers || {}, { Accept: 'text/event-stream' });
-  const resp = await fetch(url, Object.assign({}, init, { headers }));
+  const resp = await api(url, Object.assign({}, init, { headers }));
+  if (resp.status === 204) return 'empty';
   const type = resp.headers.get('Content-Type') || '';
   if (!type.startsWith('text/event-stream')) {
-    // Refused before it started (400, 404, 503...): a JSON error envelope.
+    // Refused before it started (400, 401, 404, 503...): a JSON error envelope.
     const body = await resp.json().catch(() => ({ type: 'HTTPError', message: resp.statusText }));
     onEvent('error', Object.assign({ http_status: resp.status }, body));
-    return;
+    return 'refused';
   }
   const reader = resp.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';
@@ -24,6 +30,7 @@ export async function fetchEvents(url, init, onEvent) {
       const block = buffer.slice(0, end);
       buffer = buffer.slice(end + 2);
       let name = 'message';
+      let id = null;
       const data = [];
       for (const line of block.split('\n')) {
         if (line.startsWith(':')) continue;  // a comment (keep-alive)
@@ -32,26 +39,54 @@ export async function fetchEvents(url, init, onEvent) {
         const val = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
         if (field === 'event') name = val;
         else if (field === 'data') data.push(val);
+        else if (field === 'id') id = val;
       }
-      if (data.length) onEvent(name, JSON.parse(data.join('\n')));
+      if (data.length) onEvent(name, JSON.parse(data.join('\n')), id);
     }
   }
+  return 'ended';
 }
 
-/** Follows an existing job's events with EventSource (it resumes by itself after a drop). */
+/**
+ * Follows an existing job's events; after a dropped connection it resumes from the last event
+ * seen (Last-Event-ID), as EventSource would, a bounded number of times. `close()` stops it.
+ */
 export function watchJob(id, onEvent) {
-  const source = new EventSource('gateway/jobs/' + encodeURIComponent(id) + '/events');
-  for (const name of ['started', 'stdout', 'stderr', 'message', 'blob', 'gap', 'result']) {
-    source.addEventListener(name, (e) => onEvent(name, JSON.parse(e.data)));
-  }
-  source.addEventListener('error', (e) => {
-    if (e.data !== undefined) {
-      onEvent('error', JSON.parse(e.data));  // the job's own final error event
-    } else if (source.readyState === EventSource.CLOSED) {
-      onEvent('error', { type: 'StreamClosed', message: 'the event stream closed' });
+  const abort = new AbortController();
+  const url = 'gateway/jobs/' + encodeURIComponent(id) + '/events';
+  let last = null;
+  let over = false;
+  const seen = (name, data, eventId) => {
+    if (eventId !== null) last = eventId;
+    if (name === 'result' || name === 'error') over = true;
+    onEvent(name, data);
+  };
+  (async () => {
+    for (let attempt = 0; attempt < 30 && !over && !abort.signal.aborted; attempt++) {
+      if (attempt) await new Promise((r) => setTimeout(r, 1000));
+      try {
+        const headers = last !== null ? { 'Last-Event-ID': last } : {};
+        const how = await fetchEvents(url, { headers, signal: abort.signal }, seen);
+        if (how !== 'ended') return;  // refused (shown) or nothing more to send
+      } catch (e) {
+        if (abort.signal.aborted) return;
+      }
     }
-  });
-  return source;
+    if (!over && !abort.signal.aborted) onEvent('error', { type: 'StreamClosed', message: 'the event stream closed' });
+  })();
+  return { close: () => abort.abort() };
+}
+
+/** Downloads `url` (a job's blob) with the token, as a plain link could not. */
+async function download(url, name) {
+  const resp = await api(url);
+  if (!resp.ok) throw new Error('HTTP ' + resp.status);
+  const href = URL.createObjectURL(await resp.blob());
+  const a = el('a', { href, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(href), 60000);
 }
 
 /** One run's view inside `container`: feed it events with `show(name, data)`. */
@@ -102,9 +137,15 @@ export class RunView {
         this.messages.hidden = false;
         this.messages.append(el('li', { text: d.text }));
         break;
-      case 'blob':
-        this.result.append(el('p', {}, el('a', { href: d.url, download: 'blob-' + d.index, text: 'Blob ' + d.index + ' (' + d.size + ' bytes)' })));
+      case 'blob': {
+        const link = el('a', { href: d.url, download: 'blob-' + d.index, text: 'Blob ' + d.index + ' (' + d.size + ' bytes)' });
+        link.addEventListener('click', (e) => {
+          e.preventDefault();
+          download(d.url, 'blob-' + d.index).catch((err) => link.after(el('span', { class: 'error', text: ' ' + err.message })));
+        });
+        this.result.append(el('p', {}, link));
         break;
+      }
       case 'gap':
         this.out.append(el('mark', { text: '[' + d.note + ']' }));
         break;

@@ -1,9 +1,11 @@
 // The job list (gateway/jobs, with cancel) and the Pie servers (gateway/servers), refreshed
-// while the page is visible.
+// while the page is visible (and not waiting for a token). With access on, the job list holds
+// the caller's own jobs (an admin's: everyone's, with the client of each).
 import { RunView, watchJob } from './stream.js';
+import { api, tokenNeeded } from './auth.js';
 
 async function getJson(url) {
-  const resp = await fetch(url, { headers: { Accept: 'application/json' } });
+  const resp = await api(url, { headers: { Accept: 'application/json' } });
   const body = await resp.json();
   if (!resp.ok || body.status !== 'success') throw new Error(body.message || resp.statusText);
   return body.result;
@@ -26,7 +28,7 @@ function button(text, label, onClick) {
 }
 
 export async function cancelJob(id) {
-  const resp = await fetch('gateway/cancel', {
+  const resp = await api('gateway/cancel', {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
     body: JSON.stringify({ UUID: id }),
@@ -66,7 +68,7 @@ export class JobTable {
     });
     this.state.addEventListener('change', () => this.refresh());
     setInterval(() => {
-      if (this.auto.checked && !document.hidden) this.refresh();
+      if (this.auto.checked && !document.hidden && !tokenNeeded()) this.refresh();
     }, 1000);
   }
 
@@ -118,7 +120,7 @@ export class ServerTable {
     this.status = document.getElementById('servers-status');
     this.onChange = onChange;
     setInterval(() => {
-      if (!document.hidden) this.refresh();
+      if (!document.hidden && !tokenNeeded()) this.refresh();
     }, 3000);
   }
 

@@ -4,6 +4,7 @@ import { RunView, fetchEvents, watchJob } from './stream.js';
 import { JobTable, ServerTable, cancelJob } from './tables.js';
 import { chatPanel } from './chat.js';
 import { el } from './dom.js';
+import { api, setupAuth } from './auth.js';
 
 const slug = (name) => name.replace(/[^A-Za-z0-9_-]/g, '-');
 
@@ -66,7 +67,7 @@ function callForm(entry, method) {
     try {
       if (entry.async) {
         // An async endpoint answers with a job handle at once; then follow the job's events.
-        const resp = await fetch(url, Object.assign({}, init, { headers: Object.assign({ Accept: 'application/json' }, init.headers) }));
+        const resp = await api(url, Object.assign({}, init, { headers: Object.assign({ Accept: 'application/json' }, init.headers) }));
         const body = await resp.json();
         if (!resp.ok || body.status !== 'success') {
           view.show('error', Object.assign({ http_status: resp.status }, body));
@@ -145,6 +146,7 @@ function renderEndpoints(discovery) {
 }
 
 async function boot() {
+  setupAuth();
   const summary = document.getElementById('summary');
   let endpoints = 0;
   let jobsRunning = 0;
@@ -164,8 +166,12 @@ async function boot() {
   });
   document.addEventListener('jobs-changed', () => jobs.refresh());
   try {
-    const resp = await fetch('./', { headers: { Accept: 'application/json' } });
+    const resp = await api('./', { headers: { Accept: 'application/json' } });
     const body = await resp.json();
+    if (resp.status === 401) {
+      summary.textContent = 'Enter an access token to see the endpoints and jobs.';
+      return;
+    }
     endpoints = renderEndpoints(body.result);
     update();
   } catch (e) {
