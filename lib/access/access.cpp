@@ -126,17 +126,20 @@ Access::Outcome Access::authenticate(const Presented& p, Clock::time_point now) 
       p, "missing", false, now);
 }
 
+bool Access::may_call(const Caller& c, const std::vector<std::string>& allow) {
+  if (c.admin()) return true;
+  const Identity& id = *c.id;
+  if (allow.empty()) return !id.anonymous;
+  if (!id.anonymous && has(allow, id.name)) return true;
+  for (const auto& r : id.roles)
+    if (has(allow, r)) return true;
+  return false;
+}
+
 std::optional<Denial> Access::authorize(const Caller& c, const std::vector<std::string>& allow,
                                         std::string_view what) const {
-  if (c.admin()) return std::nullopt;
+  if (may_call(c, allow)) return std::nullopt;
   const Identity& id = *c.id;
-  if (allow.empty()) {
-    if (!id.anonymous) return std::nullopt;
-  } else {
-    if (!id.anonymous && has(allow, id.name)) return std::nullopt;
-    for (const auto& r : id.roles)
-      if (has(allow, r)) return std::nullopt;
-  }
   if (metrics_) metrics_->client_refused(id.name, "forbidden");
   std::string who = id.anonymous ? "an anonymous caller" : "client '" + id.name + "'";
   return Denial{Denial::Kind::Forbidden, "Forbidden",

@@ -83,6 +83,8 @@ class Access {
   /// May `c` call something guarded by `allow` (role or client names; empty = any
   /// authenticated, non-anonymous caller)? Admin and the open caller always may.
   std::optional<Denial> authorize(const Caller& c, const std::vector<std::string>& allow, std::string_view what) const;
+  /// The same test without counting a refusal (what discovery lists).
+  static bool may_call(const Caller& c, const std::vector<std::string>& allow);
   /// Built-ins only admins may use when access is on.
   std::optional<Denial> require_admin(const Caller& c, std::string_view what) const;
   /// Spend one call of the caller's rate. Thread-safe.
