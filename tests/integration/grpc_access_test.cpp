@@ -8,6 +8,8 @@
 
 #include <grpcpp/generic/generic_stub.h>
 
+#include <nlohmann/json.hpp>
+
 #include <condition_variable>
 #include <mutex>
 
@@ -513,6 +515,21 @@ TEST_F(GrpcAccess, ASayOverTheRateIsAnErrorResponseAndTheConversationGoesOn) {
   EXPECT_FALSE(s2->Read(&r));
   EXPECT_EQ(s2->Finish().error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_EQ(trailer(*ctx2, "grpc-retry-pushback-ms").empty(), false);
+}
+
+// Needs the HTTP front door's access (helper access-http: HTTP jobs get their caller as owner).
+TEST_F(GrpcAccess, AJobMadeOverHttpIsItsClientsOverGrpcToo) {
+  auto http = stack_->client();
+  auto answer = http.get("/sleep_async?ms=60000", {{"Authorization", bearer(kAlice)}});
+  ASSERT_EQ(answer.status, 200) << answer.body;
+  const auto id = nlohmann::json::parse(answer.body)["result"]["ID"].get<std::string>();
+  pb::Job job;
+  auto st = get(kAlice, id, &job);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(job.client(), "alice");
+  EXPECT_EQ(get(kBob, id).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_FALSE(contains(listed(kBob, "sleep_async"), id));
+  EXPECT_TRUE(cancel(kAlice, id).ok());
 }
 
 TEST_F(GrpcAccess, TheHealthServiceNeedsNoCredential) {
