@@ -91,7 +91,7 @@ class WaitRpc final : public UnaryCall {
 
   void run() override {
     Failure why;
-    auto job = find_job(*core_, req_->id(), why);
+    auto job = find_job(*core_, *this, req_->id(), why);
     if (!job) return finish(why);
     note_job(*job);
     auto self = std::static_pointer_cast<WaitRpc>(shared_from_this());
@@ -142,7 +142,7 @@ class WatchRpc final : public JobStream {
 
   void run() override {
     Failure why;
-    auto job = find_job(*core_, req_->id(), why);
+    auto job = find_job(*core_, *this, req_->id(), why);
     if (!job) return finish(why);
     follow(std::move(job), static_cast<std::size_t>(std::min<std::uint64_t>(req_->from_offset(), UINT32_MAX)));
   }
@@ -153,12 +153,13 @@ class WatchRpc final : public JobStream {
 
 }  // namespace
 
-std::shared_ptr<jobs::Job> find_job(Core& core, const std::string& id, Failure& why) {
+std::shared_ptr<jobs::Job> find_job(Core& core, const CallInfo& call, const std::string& id, Failure& why) {
   if (!jobs::JobId::parse(id)) {
     why = failure(C::INVALID_ARGUMENT, "BadRequest", "'" + id + "' is not a job id (a UUID)");
     return nullptr;
   }
   auto job = core.jobs->find(id);
+  if (job && !call.may_see(*job)) job = nullptr;  // another client's: as if unknown
   if (!job)
     why = failure(C::NOT_FOUND, "NotFound",
                   "no job with id '" + id + "' (finished jobs are forgotten after jobs.retention, or once fetched by asyncGet)");

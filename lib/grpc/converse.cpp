@@ -1,7 +1,8 @@
 // Converse: a conversation with an endpoint of kind session over one bidirectional stream, on
 // the same ConversationService as the HTTP and TARP doors (conversations/conversations.hpp).
 // Requests are handled one at a time, in order: the next one is read only once the current one
-// is answered, so a client may send ahead and never sees Busy from its own stream.
+// is answered, so a client may send ahead and never sees Busy from its own stream. With access
+// on, a stream reaches only its caller's conversations; open and each say are charged to its rate.
 #include <deque>
 
 #include "conversations/conversations.hpp"
@@ -47,7 +48,12 @@ class ConverseRpc final : public grpc::ServerBidiReactor<pb::ConverseRequest, pb
   static ConverseRpc* start(std::shared_ptr<ConverseRpc> call) {
     call->self_ = call;
     enlist(call->core_, call);
-    call->read_next();
+    // The first request is read once the caller is known.
+    post_io(call->core_, [call] {
+      if (call->finished()) return;
+      identify_then(
+          *call, call, [call] { call->read_next(); }, [call](const Failure& f) { call->finish(f); });
+    });
     return call.get();
   }
 
@@ -134,7 +140,7 @@ class ConverseRpc final : public grpc::ServerBidiReactor<pb::ConverseRequest, pb
   void attach(const pb::ConverseAttach& a) {
     if (!core_->conversations) return finish(failure(C::UNAVAILABLE, "Unavailable", "conversations are not available"));
     Failure why;
-    auto job = find_job(*core_, a.session_id(), why);
+    auto job = find_job(*core_, *this, a.session_id(), why);  // another client's: as an unknown one
     if (!job) {
       if (why.code == C::NOT_FOUND) why.message = "no open session '" + a.session_id() + "'";
       return finish(why);
@@ -145,6 +151,7 @@ class ConverseRpc final : public grpc::ServerBidiReactor<pb::ConverseRequest, pb
       return finish(failure(C::NOT_FOUND, "NoSuchSession",
                             "'" + a.session_id() + "' is not a session" +
                                 (a.endpoint().empty() ? std::string() : " of endpoint '" + a.endpoint() + "'")));
+    if (auto denied = authorize(named->post->cfg)) return finish(*denied);  // its allow: may have changed
     if (jobs::is_finished(job->state))
       return finish(stream_failure(conversations::Failure{Kind::Closed, "SessionClosed",
                                                          "session '" + a.session_id() + "' is closed" +
@@ -168,6 +175,15 @@ class ConverseRpc final : public grpc::ServerBidiReactor<pb::ConverseRequest, pb
   void say(const pb::ConverseSay& s) {
     std::chrono::milliseconds wait{s.timeout().seconds() * 1000 + s.timeout().nanos() / 1000000};
     if (wait.count() < 0) return bad("say.timeout must not be negative");
+    if (auto denied = charge()) {  // over its rate: this message is refused, the conversation goes on
+      pb::ConverseResponse out;
+      out.mutable_error()->set_type(denied->info.type());
+      out.mutable_error()->set_message(denied->message);
+      out.mutable_error()->mutable_retry_after()->set_seconds(denied->retry_after_ms / 1000);
+      out.mutable_error()->mutable_retry_after()->set_nanos((denied->retry_after_ms % 1000) * 1000000);
+      send(std::move(out));
+      return read_next();
+    }
     auto self = shared_from_this();
     core_->conversations->send(
         endpoint_, session_, s.text(), [self](conversations::Replied r) { self->replied(std::move(r)); }, wait);

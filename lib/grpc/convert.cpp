@@ -178,6 +178,7 @@ void to_proto(const jobs::Job& job, pb::Job* out) {
   out->set_output_truncated(job.truncated);
   out->set_output_incomplete(job.incomplete);
   out->set_events(job.events.size());
+  out->set_client(job.spec.owner);
   if (job.state == jobs::JobState::Completed) {
     auto v = endpoints::result_value(job);
     if (v) {
@@ -279,6 +280,8 @@ grpc::Status to_status(const Failure& f, grpc::CallbackServerContext* ctx) {
   rich.add_details()->PackFrom(i);
   if (f.retry_after_ms > 0) {
     ctx->AddTrailingMetadata("retry-after-ms", std::to_string(f.retry_after_ms));
+    // gRPC's own key: a client with a retry policy waits this long before its next attempt.
+    ctx->AddTrailingMetadata("grpc-retry-pushback-ms", std::to_string(f.retry_after_ms));
     pb::RetryInfo retry;
     set_duration(retry.mutable_retry_delay(), std::chrono::milliseconds(f.retry_after_ms));
     auto* any = rich.add_details();

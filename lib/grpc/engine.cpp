@@ -1,6 +1,6 @@
 // Servers, engine status and daemons, as the HTTP built-ins gateway/servers, gateway/models and
 // gateway/daemons (frontdoor/engine_routes.cpp): GetModels shares their model_status cache,
-// ListDaemons and LaunchDaemon the cluster's daemon records.
+// ListDaemons and LaunchDaemon the cluster's daemon records (admins only, with access on).
 #include <nlohmann/json.hpp>
 
 #include "cluster/model_status.hpp"
@@ -54,6 +54,7 @@ class ListDaemonsRpc final : public UnaryCall {
       : UnaryCall(std::move(core), ctx, "ListDaemons"), req_(req), resp_(resp) {}
 
   void run() override {
+    if (auto denied = require_admin("ListDaemons")) return finish(*denied);
     bool known = req_->server().empty();
     for (const auto& s : core_->cluster->describe()) {
       const auto name = s.value("name", "");
@@ -79,6 +80,7 @@ class LaunchDaemonRpc final : public UnaryCall {
       : UnaryCall(std::move(core), ctx, "LaunchDaemon"), req_(req), resp_(resp) {}
 
   void run() override {
+    if (auto denied = require_admin("LaunchDaemon")) return finish(*denied);
     const auto& r = *req_;
     if (r.server().empty() || r.inferlet().empty())
       return finish(failure(C::INVALID_ARGUMENT, "BadRequest", "'server' and 'inferlet' are required"));

@@ -1,9 +1,11 @@
-// From a CallRequest to a job: endpoint lookup, Python-like binding and `input:`, as the HTTP
-// front door does it (tarp_http.cpp), for Call, CallStream, SubmitJob and Converse's open.
+// From a CallRequest to a job: endpoint lookup, access (allow, rate, live jobs), Python-like
+// binding and `input:`, as the HTTP front door does it (tarp_http.cpp), for Call, CallStream,
+// SubmitJob and Converse's open.
 #include <algorithm>
 
 #include "frontdoor/inputs.hpp"
 #include "grpc/rpc.hpp"
+#include "obs/metrics.hpp"
 
 namespace pg::grpc_api {
 
@@ -42,6 +44,15 @@ Prepared prepare(const Core& core, const pb::CallRequest& req, const CallInfo& c
     return p;
   }
   const endpoints::Endpoint& ep = **picked;
+  // Who may call it, then one call of the caller's rate (before any work on the request).
+  if (auto denied = call.authorize(ep.cfg)) {
+    p.failure = std::move(*denied);
+    return p;
+  }
+  if (auto denied = call.charge()) {
+    p.failure = std::move(*denied);
+    return p;
+  }
   const bool body_input = frontdoor::body_is_input(ep.cfg);
   if (!req.input().empty() && !body_input) {
     p.failure = failure(C::INVALID_ARGUMENT, "BadRequest",
@@ -90,6 +101,15 @@ Prepared prepare(const Core& core, const pb::CallRequest& req, const CallInfo& c
   if (use == CallUse::Wait)
     if (auto left = call.time_left(); left && *left < spec.timeout)
       spec.timeout = std::max(*left, std::chrono::milliseconds(1));
+  // The caller's own quota of live jobs, and its fair share near the gateway's cap.
+  spec.owner = call.caller_.owner();
+  if (auto refused = core.jobs->admit(spec.owner, call.caller_.id->max_live_jobs)) {
+    const bool own_cap = refused->kind == jobs::JobService::Refusal::Kind::ClientCap;
+    if (core.metrics) core.metrics->client_refused(spec.owner, own_cap ? "live_jobs" : "fair_share");
+    p.failure = failure(C::RESOURCE_EXHAUSTED, "TooManyRequests", refused->message);
+    p.failure.retry_after_ms = 1000;
+    return p;
+  }
   p.spec = std::move(spec);
   p.cancel_on_disconnect = ep.cfg.cancel_on_disconnect;
   p.session = ep.cfg.session;

@@ -1,5 +1,9 @@
 #include "grpc/rpc.hpp"
 
+#include <algorithm>
+
+#include <boost/asio/steady_timer.hpp>
+
 #include "endpoints/result.hpp"
 #include "grpc/tls.hpp"
 #include "obs/logging.hpp"
@@ -36,7 +40,60 @@ CallInfo::CallInfo(std::shared_ptr<Core> core, grpc::CallbackServerContext* ctx,
   request_id_ = obs::request_id_or_new(offered);
   ctx->AddInitialMetadata("x-request-id", request_id_);
   peer_ = ctx->peer();
+  if (auto it = md.find("authorization"); it != md.end()) authorization_.assign(it->second.data(), it->second.size());
   peer_cn_ = verified_peer_cn(*ctx);
+}
+
+std::optional<access::Denial> CallInfo::identify() {
+  if (!core_->access) return std::nullopt;  // the open caller
+  // gRPC names a peer "ipv4:1.2.3.4:5" or "ipv6:[::1]:5"; access/ counts failures by address.
+  std::string_view remote = peer_;
+  for (std::string_view scheme : {"ipv4:", "ipv6:"})
+    if (remote.substr(0, scheme.size()) == scheme) remote.remove_prefix(scheme.size());
+  auto outcome = core_->access->authenticate({authorization_, peer_cn_, remote});
+  if (auto* denied = std::get_if<access::Denial>(&outcome)) return std::move(*denied);
+  caller_ = std::get<access::Caller>(std::move(outcome));
+  return std::nullopt;
+}
+
+std::optional<Failure> CallInfo::authorize(const config::Endpoint& ep) const {
+  if (!core_->access) return std::nullopt;
+  if (auto d = core_->access->authorize(caller_, ep.allow, "endpoint '" + ep.name + "'")) return denial_failure(*d);
+  return std::nullopt;
+}
+
+std::optional<Failure> CallInfo::charge() const {
+  if (!core_->access) return std::nullopt;
+  if (auto d = core_->access->charge(caller_)) return denial_failure(*d);
+  return std::nullopt;
+}
+
+std::optional<Failure> CallInfo::require_admin(std::string_view what) const {
+  if (!core_->access) return std::nullopt;
+  if (auto d = core_->access->require_admin(caller_, what)) return denial_failure(*d);
+  return std::nullopt;
+}
+
+Failure denial_failure(const access::Denial& d) {
+  using K = access::Denial::Kind;
+  const auto code = d.kind == K::Unauthenticated ? grpc::StatusCode::UNAUTHENTICATED
+                    : d.kind == K::Forbidden     ? grpc::StatusCode::PERMISSION_DENIED
+                                                 : grpc::StatusCode::RESOURCE_EXHAUSTED;
+  Failure f = failure(code, d.type, d.message);
+  if (d.kind == K::RateLimited) f.retry_after_ms = static_cast<int>(std::clamp<std::int64_t>(d.retry_after.count(), 1, 3600000));
+  return f;
+}
+
+void identify_then(CallInfo& call, std::shared_ptr<void> keep, std::function<void()> run,
+                   std::function<void(const Failure&)> fail) {
+  auto denied = call.identify();
+  if (!denied) return run();
+  Failure f = denial_failure(*denied);
+  if (denied->delay.count() <= 0) return fail(f);
+  // A address failing repeatedly: answer later, without holding any thread.
+  auto timer = std::make_shared<boost::asio::steady_timer>(call.core_->io, denied->delay);
+  timer->async_wait([timer, keep = std::move(keep), fail = std::move(fail), f = std::move(f)](
+                        const boost::system::error_code&) { fail(f); });
 }
 
 std::optional<std::chrono::milliseconds> CallInfo::time_left() const {
@@ -65,6 +122,7 @@ void CallInfo::record(grpc::StatusCode code) const {
   r.seconds = seconds;
   r.remote = peer_;
   r.peer_cn = peer_cn_;
+  r.client = caller_.name();
   obs::log_request(r);
   if (core_->metrics) core_->metrics->grpc_request(method_, code_name(code), seconds);
 }
@@ -83,8 +141,13 @@ grpc::ServerUnaryReactor* UnaryCall::start(std::shared_ptr<UnaryCall> call) {
   enlist(call->core_, call);
   post_io(call->core_, [call, refused = refusal()] {
     if (call->finished()) return;
-    if (refused) return call->finish(*refused);
-    call->run();
+    identify_then(
+        *call, call,
+        [call, refused] {
+          if (refused) return call->finish(*refused);
+          call->run();
+        },
+        [call](const Failure& f) { call->finish(f); });
   });
   return call.get();
 }
@@ -133,8 +196,13 @@ grpc::ServerWriteReactor<pb::JobEvent>* JobStream::start(std::shared_ptr<JobStre
       std::lock_guard lock(call->mu_);
       if (call->finishing_) return;
     }
-    if (refused) return call->finish(*refused);
-    call->run();
+    identify_then(
+        *call, call,
+        [call, refused] {
+          if (refused) return call->finish(*refused);
+          call->run();
+        },
+        [call](const Failure& f) { call->finish(f); });
   });
   return call.get();
 }

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -117,6 +118,17 @@ class CallInfo {
   /// io thread: the job's ids for the access line.
   void note_job(const jobs::Job& job);
 
+  /// io thread: who the caller is (access/, from the `authorization` metadata, a verified
+  /// client certificate's CN and the peer address), kept in `caller_`; or why not.
+  std::optional<access::Denial> identify();
+  /// io thread: may the caller use endpoint `ep` (its `allow:`)? And spend one call of its rate.
+  std::optional<Failure> authorize(const config::Endpoint& ep) const;
+  std::optional<Failure> charge() const;
+  /// io thread: an admin-only method (access on): PERMISSION_DENIED for anyone else.
+  std::optional<Failure> require_admin(std::string_view what) const;
+  /// May the caller see a job (or conversation) of `owner`?
+  bool may_see(const jobs::Job& job) const { return access::Access::may_see(caller_, job.spec.owner); }
+
   std::shared_ptr<Core> core_;
   grpc::CallbackServerContext* ctx_;  // valid until OnDone (we never touch it after Finish)
   const char* method_;
@@ -126,7 +138,20 @@ class CallInfo {
   std::chrono::system_clock::time_point deadline_;
   // For the access line, filled in on the io thread as the call proceeds.
   std::string endpoint_, job_id_, server_, instance_;
+  // Read on the gRPC thread that created the call; never logged.
+  std::string authorization_;
+  access::Caller caller_ = access::Access::open_caller();  // identify()
 };
+
+/// A refusal of access/ as the call's failure: UNAUTHENTICATED, PERMISSION_DENIED, or
+/// RESOURCE_EXHAUSTED with its retry hint.
+Failure denial_failure(const access::Denial& d);
+
+/// io thread: identify the caller of `call`, then `run()`; or `fail` with the refusal, after
+/// the refusal's delay (a steady_timer on the io thread: no thread waits). `keep` holds the call
+/// alive meanwhile.
+void identify_then(CallInfo& call, std::shared_ptr<void> keep, std::function<void()> run,
+                   std::function<void(const Failure&)> fail);
 
 /// Base of every unary method: run() on the io thread, which ends with finish().
 class UnaryCall : public grpc::ServerUnaryReactor,
@@ -203,8 +228,9 @@ class JobStream : public grpc::ServerWriteReactor<pb::JobEvent>,
   std::shared_ptr<JobStream> self_;
 };
 
-/// io thread: a job by id; null with INVALID_ARGUMENT (malformed id) or NOT_FOUND in `why`.
-std::shared_ptr<jobs::Job> find_job(Core& core, const std::string& id, Failure& why);
+/// io thread: a job by id that the call's caller may see; null with INVALID_ARGUMENT (malformed
+/// id) or NOT_FOUND in `why` (another client's job answers exactly as an unknown one).
+std::shared_ptr<jobs::Job> find_job(Core& core, const CallInfo& call, const std::string& id, Failure& why);
 
 /// CANCELLED, or DEADLINE_EXCEEDED when the call's deadline has passed.
 Failure cancel_failure(const CallInfo& call);
@@ -219,7 +245,8 @@ struct Prepared {
   bool cancel_on_disconnect = true;
   config::SessionSettings session;  // CallUse::Session
 };
-/// io thread: endpoint lookup, Python-like binding and `input:`, as the HTTP front door does it.
+/// io thread: endpoint lookup, the caller's access (allow, rate, live jobs), Python-like binding
+/// and `input:`, as the HTTP front door does it; the job is the caller's (spec.owner).
 Prepared prepare(const Core& core, const pb::CallRequest& req, const CallInfo& call, CallUse use);
 
 // Method handlers (calls.cpp): each returns the reactor for its call.

@@ -33,12 +33,12 @@ constexpr std::uint32_t kDefaultPage = 100, kMaxPage = 1000;
 template <class Req, class Resp>
 class SyncRpc final : public UnaryCall {
  public:
-  using Fn = std::optional<Failure> (*)(Core&, const Req&, Resp*);
+  using Fn = std::optional<Failure> (*)(Core&, const CallInfo&, const Req&, Resp*);
   SyncRpc(std::shared_ptr<Core> core, grpc::CallbackServerContext* ctx, const char* method, const Req* req, Resp* resp,
           Fn fn)
       : UnaryCall(std::move(core), ctx, method), req_(req), resp_(resp), fn_(fn) {}
   void run() override {
-    if (auto f = fn_(*core_, *req_, resp_)) return finish(*f);
+    if (auto f = fn_(*core_, *this, *req_, resp_)) return finish(*f);
     finish_ok();
   }
 
@@ -54,22 +54,27 @@ grpc::ServerUnaryReactor* sync(const std::shared_ptr<Core>& core, grpc::Callback
   return UnaryCall::start(std::make_shared<SyncRpc<Req, Resp>>(core, ctx, method, req, resp, fn));
 }
 
-std::optional<Failure> list_endpoints(Core& core, const pb::ListEndpointsRequest&, pb::ListEndpointsResponse* out) {
-  for (const auto& ep : core.registry->all()) to_proto(*ep, out->add_endpoints());
+/// Only the endpoints the caller may call (all, without access).
+std::optional<Failure> list_endpoints(Core& core, const CallInfo& call, const pb::ListEndpointsRequest&,
+                                      pb::ListEndpointsResponse* out) {
+  for (const auto& ep : core.registry->all()) {
+    if (!access::Access::may_call(call.caller_, ep->cfg.allow)) continue;
+    to_proto(*ep, out->add_endpoints());
+  }
   return std::nullopt;
 }
 
-std::optional<Failure> get_job(Core& core, const pb::GetJobRequest& req, pb::Job* out) {
+std::optional<Failure> get_job(Core& core, const CallInfo& call, const pb::GetJobRequest& req, pb::Job* out) {
   Failure why;
-  auto job = find_job(core, req.id(), why);
+  auto job = find_job(core, call, req.id(), why);
   if (!job) return why;
   to_proto(*job, out);
   return std::nullopt;
 }
 
-std::optional<Failure> cancel_job(Core& core, const pb::CancelJobRequest& req, pb::Job* out) {
+std::optional<Failure> cancel_job(Core& core, const CallInfo& call, const pb::CancelJobRequest& req, pb::Job* out) {
   Failure why;
-  auto job = find_job(core, req.id(), why);
+  auto job = find_job(core, call, req.id(), why);
   if (!job) return why;
   if (core.jobs->cancel(req.id()) == jobs::JobService::CancelOutcome::AlreadyFinished)
     return failure(C::FAILED_PRECONDITION, "AlreadyFinished", "job " + req.id() + " has already finished");
@@ -77,8 +82,11 @@ std::optional<Failure> cancel_job(Core& core, const pb::CancelJobRequest& req, p
   return std::nullopt;
 }
 
-std::optional<Failure> list_jobs(Core& core, const pb::ListJobsRequest& req, pb::ListJobsResponse* out) {
+/// The caller's own jobs (every job for an admin, or without access).
+std::optional<Failure> list_jobs(Core& core, const CallInfo& call, const pb::ListJobsRequest& req,
+                                 pb::ListJobsResponse* out) {
   jobs::JobFilter filter;
+  if (!call.caller_.admin()) filter.owner = call.caller_.owner();
   switch (req.state()) {
     case pb::JOB_STATE_UNSPECIFIED: break;
     case pb::JOB_STATE_QUEUED: filter.state = jobs::JobState::Queued; break;
@@ -105,8 +113,20 @@ std::optional<Failure> list_jobs(Core& core, const pb::ListJobsRequest& req, pb:
   return std::nullopt;
 }
 
-std::optional<Failure> list_servers(Core& core, const pb::ListServersRequest&, pb::ListServersResponse* out) {
-  for (const auto& s : core.cluster->describe()) to_proto(s, out->add_servers());
+/// Admins (and everyone without access) get every detail; other callers each server's name and
+/// state only (no addresses, sessions, labels, errors or daemons).
+std::optional<Failure> list_servers(Core& core, const CallInfo& call, const pb::ListServersRequest&,
+                                    pb::ListServersResponse* out) {
+  const bool details = call.caller_.admin();
+  for (const auto& s : core.cluster->describe()) {
+    auto* server = out->add_servers();
+    if (details) {
+      to_proto(s, server);
+      continue;
+    }
+    server->set_name(s.value("name", ""));
+    server->set_state(s.value("state", ""));
+  }
   return std::nullopt;
 }
 
