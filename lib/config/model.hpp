@@ -225,7 +225,7 @@ struct ProgramSpec {
 struct Cors {
   std::vector<std::string> allowed_origins;  // exact origins ("http://host:port"), or "*"
   std::vector<std::string> allowed_methods{"GET", "POST"};
-  std::vector<std::string> allowed_headers{"Content-Type", "Last-Event-ID", "X-Request-Id"};  // "*" = any
+  std::vector<std::string> allowed_headers{"Content-Type", "Last-Event-ID", "X-Request-Id", "Authorization"};  // "*" = any
   std::vector<std::string> exposed_headers{"X-Request-Id", "Retry-After", "X-Pie-Output-Truncated",
                                            "X-Pie-Output-Incomplete"};
   Duration max_age{600000};  // how long browsers may cache a preflight answer
