@@ -12,20 +12,17 @@
 #include <vector>
 
 #include "common/bounded_file.hpp"
+#include "common/openssl_owner.hpp"
 #include "value/utf8.hpp"
 
 namespace pg::tls {
 
 namespace {
 
-template <typename T, void (*Free)(T*)>
-struct Deleter {
-  void operator()(T* p) const { Free(p); }
-};
-using BioPtr = std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>>;
-using X509Ptr = std::unique_ptr<X509, Deleter<X509, X509_free>>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
-using BnPtr = std::unique_ptr<BIGNUM, Deleter<BIGNUM, BN_free>>;
+using BioPtr = OpensslPtr<BIO, BIO_free_all>;
+using X509Ptr = OpensslPtr<X509, X509_free>;
+using PkeyPtr = OpensslPtr<EVP_PKEY, EVP_PKEY_free>;
+using BnPtr = OpensslPtr<BIGNUM, BN_free>;
 
 /// The last OpenSSL error as a short sentence part ("" when there is none); clears the queue.
 std::string openssl_reason() {

@@ -12,21 +12,18 @@
 #include <string>
 #include <string_view>
 
+#include "common/openssl_owner.hpp"
 #include "common/result.hpp"
 
 namespace pg::pie::auth::detail {
 
-template <typename T, void (*Free)(T*)>
-struct Deleter {
-  void operator()(T* p) const { Free(p); }
-};
-using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
-using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, Deleter<EVP_PKEY_CTX, EVP_PKEY_CTX_free>>;
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, Deleter<EVP_MD_CTX, EVP_MD_CTX_free>>;
-using BnPtr = std::unique_ptr<BIGNUM, Deleter<BIGNUM, BN_clear_free>>;
-using BnCtxPtr = std::unique_ptr<BN_CTX, Deleter<BN_CTX, BN_CTX_free>>;
-using ParamBldPtr = std::unique_ptr<OSSL_PARAM_BLD, Deleter<OSSL_PARAM_BLD, OSSL_PARAM_BLD_free>>;
-using ParamPtr = std::unique_ptr<OSSL_PARAM, Deleter<OSSL_PARAM, OSSL_PARAM_free>>;
+using PkeyPtr = OpensslPtr<EVP_PKEY, EVP_PKEY_free>;
+using PkeyCtxPtr = OpensslPtr<EVP_PKEY_CTX, EVP_PKEY_CTX_free>;
+using MdCtxPtr = OpensslPtr<EVP_MD_CTX, EVP_MD_CTX_free>;
+using BnPtr = OpensslPtr<BIGNUM, BN_clear_free>;
+using BnCtxPtr = OpensslPtr<BN_CTX, BN_CTX_free>;
+using ParamBldPtr = OpensslPtr<OSSL_PARAM_BLD, OSSL_PARAM_BLD_free>;
+using ParamPtr = OpensslPtr<OSSL_PARAM, OSSL_PARAM_free>;
 
 /// Reads the fields of an SSH wire blob; every read is bounds-checked.
 class WireReader {

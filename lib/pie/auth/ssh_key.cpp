@@ -46,7 +46,7 @@ Result<PkeyPtr> parse_pem(std::string_view text, const std::string& passphrase) 
   const bool encrypted = text.find("-----BEGIN ENCRYPTED PRIVATE KEY-----") != std::string_view::npos ||
                          text.find("Proc-Type: 4,ENCRYPTED") != std::string_view::npos;
   if (encrypted && passphrase.empty()) return make_error("is encrypted and no passphrase was given");
-  std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>> bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
+  OpensslPtr<BIO, BIO_free_all> bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
   if (!bio) return make_error("out of memory");
   Passphrase pass{passphrase};
   EVP_PKEY* key = PEM_read_bio_PrivateKey(bio.get(), nullptr, passphrase_cb, &pass);
